@@ -11,7 +11,8 @@ it urgently; the time until it is decoded is printed for both, with the median o
 
 Then the image list's thumbnails of the same JPEGs (:func:`app.ui.image_cache.decode_thumbnail`, 144 px): decoded
 whole and then made small (before 2026-12-07), against decoded at the smallest JPEG scale that covers the thumbnail
-(``load_image(side=)``), in alternation, one thread.
+(``load_image(side=)``), in alternation, one thread. Last, the UI thread's share of showing one of them in the
+viewer: the image's own pixmap, against its preview made in the decoding thread (since 2026-12-07).
 """
 
 from __future__ import annotations
@@ -85,6 +86,27 @@ def _thumbnails(paths: list[str], rounds: int, side: int = 144) -> tuple[list[fl
     return before, now
 
 
+def _viewer(paths: list[str], rounds: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``ImageViewer.set_image`` plus a paint, the image alone and with its preview; alternating."""
+    from app.ui.image_cache import decode_with_facts
+    from app.ui.viewer import ImageViewer
+
+    viewer = ImageViewer()
+    viewer.resize(1000, 800)
+    viewer.show()
+    decoded = [decode_with_facts(path) for path in paths]
+    whole, preview = [], []
+    for _ in range(rounds):
+        for image, _why, _facts, small in decoded:
+            for out, kw in ((whole, {}), (preview, {"preview": small})):
+                t0 = time.perf_counter()
+                viewer.set_image(image, **kw)
+                viewer.viewport().grab()
+                out.append((time.perf_counter() - t0) * 1000)
+    viewer.close()
+    return whole, preview
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.decode_ahead", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", default="6000x4000", help="each JPEG's size (a microscope camera's)")
     p.add_argument("--threads", type=int, default=2, help="the pool's threads (the workstation's cores)")
     args = p.parse_args(argv)
-    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
 
-    _app = QCoreApplication.instance() or QCoreApplication([])
+    _app = QApplication.instance() or QApplication([])
     w, h = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="fma-bench-decode-") as tmp:
         paths = _images(Path(tmp), args.images, (w, h))
@@ -105,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             before.append(_round(paths, False, args.threads))
             now.append(_round(paths, True, args.threads))
         thumbs_before, thumbs_now = _thumbnails(paths, args.rounds)
+        shown_whole, shown_preview = _viewer(paths, args.rounds)
     ratios = sorted(n / b for n, b in zip(now, before, strict=True))
     print(f"{args.images} JPEGs of {w}x{h} asked for ahead on {args.threads} threads, the last one then on screen; "
           f"{args.rounds} rounds, alternating")
@@ -118,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  decoded whole, then made small: median {statistics.median(thumbs_before) * 1000:.0f} ms")
     print(f"  decoded small (load_image side=): median {statistics.median(thumbs_now) * 1000:.0f} ms")
     print(f"  ratio small/whole, median of pairs: {statistics.median(per):.3f}x ({per[0]:.3f}-{per[-1]:.3f})")
+    shown = sorted(p / w for p, w in zip(shown_preview, shown_whole, strict=True))
+    print(f"the viewer showing one of them (set_image and a paint, the UI thread), {len(shown)} of each, alternating:")
+    print(f"  its own pixmap: median {statistics.median(shown_whole):.0f} ms; through its preview: median "
+          f"{statistics.median(shown_preview):.0f} ms; ratio {statistics.median(shown):.2f}x "
+          f"({shown[0]:.2f}-{shown[-1]:.2f})")
     return 0
 
 

@@ -606,4 +606,4 @@ def test_decode_ahead_times_the_image_on_screen_both_ways(capsys, qtbot):
     assert decode_ahead.main(["--images", "3", "--rounds", "1", "--size", "320x240"]) == 0
     out = capsys.readouterr().out
     assert "before (behind the others): median" in out and "ratio now/before, median of rounds:" in out
-    assert "ratio small/whole, median of pairs:" in out
+    assert "ratio small/whole, median of pairs:" in out and "through its preview: median" in out

@@ -112,3 +112,42 @@ def test_the_app_draws_a_scale_bar_for_images_of_known_magnification(qtbot, engi
         assert win.viewer.scale_bar() is None
     finally:
         win.close()
+
+
+def test_a_large_image_is_shown_through_its_preview_until_a_zoom_needs_its_pixels(qtbot, tmp_path) -> None:
+    """A 6000 x 4000 image's own pixmap took 130 ms of the UI thread per image (a held Down lost keys): it is shown
+    through a copy made in the decoding thread, in the image's own coordinates (the heatmap, the side-by-side and
+    the zoom say the image's pixels), until a zoom needs more pixels than the copy has."""
+    from PIL import Image
+
+    from app.ui import image_cache
+
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (4400, 6600, 3), dtype=np.uint8)).save(path)
+    image, why, _facts, preview = image_cache.decode_with_facts(str(path))
+    assert why is None and (image.width(), image.height()) == (6600, 4400)
+    assert (preview.width(), preview.height()) == (2200, 1467)  # reduced by 3 in the decoding thread
+    small = tmp_path / "small.png"
+    Image.new("RGB", (3000, 2000)).save(small)
+    assert image_cache.decode_with_facts(str(small))[3] is None  # under twice the preview's side: itself
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(900, 700)
+    viewer.show()
+    viewer.set_image(image, preview=preview)
+    assert viewer.showing_preview and viewer._image.pixmap().width() == 2200
+    assert viewer.scene().sceneRect().size().toSize().width() == 6600  # the image's own pixels
+    viewer.set_heatmap(np.ones((32, 32), np.float32))
+    assert viewer._heat.sceneBoundingRect().width() == pytest.approx(6600)
+    viewer.set_side_by_side(True)
+    assert viewer.scene().sceneRect().width() == pytest.approx(2 * 6600 + 40, abs=60)
+    viewer.set_side_by_side(False)
+    viewer.zoom(2.0)  # still fewer screen pixels than the preview has
+    assert viewer.showing_preview
+    viewer.zoom_actual()  # 100 %: the image's own pixels
+    assert not viewer.showing_preview and viewer._image.pixmap().width() == 6600
+    viewer.set_image(image, preview=preview)  # the next image, still at 100 %: its own pixels
+    assert not viewer.showing_preview
+    viewer.fit()
+    viewer.set_image(image, preview=preview)  # fitted again: the next image through its preview
+    assert viewer.showing_preview

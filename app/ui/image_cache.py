@@ -60,11 +60,24 @@ def decode_qimage(path: str) -> tuple[QImage | None, str | None]:
     return decode_or_reason(lambda p: pil_to_qimage(load_image(p)), path)
 
 
-def decode_with_facts(path: str) -> tuple[QImage | None, str | None, ImageFacts | None]:
-    """:func:`decode_qimage`, and the file's :class:`~models.imageio.ImageFacts` (None when they cannot be read)."""
-    image, reason = decode_qimage(path)
+PREVIEW_SIDE = 2048
+"""An image over twice this many pixels a side also gets a copy this size or a little more (reduced by a whole
+factor, in the decoding thread), which the viewer shows until a zoom needs more."""
+
+
+def _with_preview(path: str) -> tuple[QImage, QImage | None]:
+    img = load_image(path)
+    k = max(img.width, img.height) // PREVIEW_SIDE
+    return pil_to_qimage(img), pil_to_qimage(img.reduce(k)) if k >= 2 else None
+
+
+def decode_with_facts(path: str) -> tuple[QImage | None, str | None, ImageFacts | None, QImage | None]:
+    """:func:`decode_qimage`, the file's :class:`~models.imageio.ImageFacts` (None when they cannot be read), and a
+    large image's preview (:data:`PREVIEW_SIDE`; None: the image is small enough)."""
+    pair, reason = decode_or_reason(_with_preview, path)
+    image, preview = pair if pair is not None else (None, None)
     facts, _ = decode_or_reason(image_facts, path) if image is not None else (None, None)
-    return image, reason, facts
+    return image, reason, facts, preview
 
 
 def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
@@ -189,6 +202,7 @@ class ImageCache(QObject):
         self.unreached: dict[int, str] = {}
         self._away: set[int] = set()  # unreached, asked for again (retry): its next decode may find it back
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
+        self.previews: dict[int, QImage] = {}  # image id -> a large image's smaller copy (decode_with_facts)
         self._decoding: set[int] = set()
         self._ahead: dict[int, Task] = {}  # image id -> its decode asked for ahead of the screen, until it reports
         self._generation = 0  # :meth:`clear` counts: a decode started before it delivers nothing
@@ -202,6 +216,7 @@ class ImageCache(QObject):
         self._ahead.clear()
         self.images.clear()
         self.facts.clear()
+        self.previews.clear()
         self.drop_heatmaps()
         self.failed.clear()
         self.unreached.clear()
@@ -237,7 +252,8 @@ class ImageCache(QObject):
                                       and self._ahead.pop(i))
         self.runner.start(task, URGENT if urgent else 0)
 
-    def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:
+    def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None,
+              preview: QImage | None = None) -> None:
         self._decoding.discard(image_id)
         if error and is_reach_reason(error):  # out of reach now: said, not kept (the share may come back)
             self.unreached[image_id] = error
@@ -247,6 +263,8 @@ class ImageCache(QObject):
             self.failed.setdefault(image_id, error)
         if facts is not None:
             self.facts[image_id] = facts
+        if preview is not None:
+            self.previews[image_id] = preview
         self.images[image_id] = image
         self._bound(self.keep())
         self.decoded.emit(image_id)
@@ -257,6 +275,7 @@ class ImageCache(QObject):
             for key in [k for k in list(self.images)[:8] if k != keep]:
                 self.images.pop(key, None)
                 self.facts.pop(key, None)
+                self.previews.pop(key, None)
         held = sum(im.sizeInBytes() for im in self.images.values() if im is not None)
         for key in [k for k in list(self.images) if k != keep]:
             if held <= IMAGES_BYTES or len(self.images) <= IMAGES_AT_LEAST:
@@ -264,6 +283,7 @@ class ImageCache(QObject):
             if (im := self.images.pop(key)) is not None:
                 held -= im.sizeInBytes()
             self.facts.pop(key, None)
+            self.previews.pop(key, None)
 
     def retry(self, image_id: int, *, reread: bool = False) -> None:
         """Read the image again at its next request if its file was out of reach (the analyst came back to it);
@@ -273,6 +293,7 @@ class ImageCache(QObject):
         if reread and image_id not in self._decoding:
             self.images.pop(image_id, None)
             self.facts.pop(image_id, None)
+            self.previews.pop(image_id, None)
 
     def came_back(self, image_id: int) -> bool:
         """Whether the image just decoded had not been reached at an earlier try (a share back); said once."""

@@ -480,7 +480,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
             self.viewer.set_image(None, file_reason_text(self.presenter.errors.get(
                 image_id, QCoreApplication.translate("Main", "Cannot show this image"))))
         else:
-            self.viewer.set_image(qimg)
+            self.viewer.set_image(qimg, preview=self.images.previews.get(image_id))
             self.refs.redraw()
         if not self.why.redraw():  # another image: its attention heatmap again
             self.why.reset()

@@ -5,7 +5,7 @@ adjustments written over the image's bottom left corner."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -148,6 +148,9 @@ class ImageViewer(QGraphicsView):
         self._caption.move(10, 10)
         self._caption.hide()
         self._source: QImage | None = None  # the image as decoded; the display goes through the adjustment
+        # a large image's smaller copy, shown while the zoom needs no more pixels (a 6000 x 4000 image's full
+        # pixmap took 130 ms of the UI thread per image: a held Down lost keys); None: the image itself is shown
+        self._preview: QImage | None = None
         self._adjust = NEUTRAL
         # "140% · brightness +10% · contrast ×1.20 · gamma 0.80 · R resets" (info_text): bottom left.
         self._info = QLabel(self.viewport())
@@ -156,6 +159,7 @@ class ImageViewer(QGraphicsView):
         self._info.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._info.hide()
         self.zoomChanged.connect(lambda _z: self._show_info())
+        self.zoomChanged.connect(lambda _z: self._enough_detail())
         # What the reference beside the image is ("Reference: Scratch (Top-1) · judged by amy"): bottom right.
         self._ref_caption = QLabel(self.viewport())
         self._ref_caption.setStyleSheet("background: rgba(32, 33, 36, 210); color: #fdd663; padding: 3px 10px;"
@@ -193,15 +197,17 @@ class ImageViewer(QGraphicsView):
                                self.viewport().height() - self._ref_caption.height() - 10)  # bottom right
 
     # -- content ------------------------------------------------------------------------------
-    def set_image(self, image: QImage | None, message: str = "") -> None:
-        """Show an image (or a message instead, e.g. why it cannot be shown). Clears the heatmap and the reference."""
+    def set_image(self, image: QImage | None, message: str = "", *, preview: QImage | None = None) -> None:
+        """Show an image (or a message instead, e.g. why it cannot be shown). Clears the heatmap and the reference.
+        ``preview``: a smaller copy of a large image, shown until a zoom needs the image's own pixels (the scene,
+        the heatmap and the scale bar stay in the image's pixels)."""
         self._has_heatmap = False
         self._ref.setPixmap(QPixmap())
         self._ref_caption.hide()
         self._heat.setPixmap(QPixmap())
         self._right_heat.setPixmap(QPixmap())
         if image is None or image.isNull():
-            self._source = None
+            self._source = self._preview = None
             self._info.hide()
             self._image.setPixmap(QPixmap())
             self._right.setPixmap(QPixmap())
@@ -212,18 +218,39 @@ class ImageViewer(QGraphicsView):
             return
         self._message.setVisible(False)
         self._source = image
-        pix = self._display(image)
-        self._image.setPixmap(pix)
-        self._right.setPixmap(pix)
-        self._right.setPos(pix.width() + SIDE_GAP, 0)
-        self._right_heat.setPos(pix.width() + SIDE_GAP, 0)
+        self._preview = preview if preview is not None and 0 < preview.width() < image.width() else None
+        self._show_pixmap()
+        self._right.setPos(image.width() + SIDE_GAP, 0)
+        self._right_heat.setPos(image.width() + SIDE_GAP, 0)
         self._layout()
         if self._fit:
             self.fit()
+        self._enough_detail()
+
+    def _show_pixmap(self) -> None:
+        """The image (or its preview, stretched to the image's size in the scene) through the adjustments."""
+        shown = self._preview or self._source
+        pix = self._display(shown)
+        stretch = QTransform.fromScale(self._source.width() / shown.width(), self._source.height() / shown.height())
+        for item in (self._image, self._right):
+            item.setPixmap(pix)
+            item.setTransform(stretch)
+
+    def _enough_detail(self) -> None:
+        """Past the preview's own pixels (a zoom in), the image's: made once, when it is first needed."""
+        if self._preview is not None and self._source is not None and \
+                self.transform().m11() * self._source.width() / self._preview.width() > 1.0:
+            self._preview = None
+            self._show_pixmap()
+
+    @property
+    def showing_preview(self) -> bool:
+        """Whether a large image is shown through its smaller copy (the zoom needs no more)."""
+        return self._preview is not None
 
     def set_heatmap(self, heatmap: np.ndarray | None) -> None:
         """Overlay a 0..1 map (any size; stretched over the image)."""
-        pix_size = self._image.pixmap().size()
+        pix_size = self._image_size()
         if heatmap is None or pix_size.isEmpty():
             self._has_heatmap = False
             self._heat.setPixmap(QPixmap())
@@ -244,7 +271,7 @@ class ImageViewer(QGraphicsView):
     def set_reference(self, image: QImage | None, caption: str = "") -> None:
         """Put ``image`` beside the one shown, scaled to its height, with ``caption`` over it (None: take it away).
         While a reference is beside, the heatmap is drawn over the image (not side by side)."""
-        left = self._image.pixmap().size()
+        left = self._image_size()
         if image is None or image.isNull() or left.isEmpty():
             self._ref.setPixmap(QPixmap())
             self._ref_caption.hide()
@@ -317,6 +344,10 @@ class ImageViewer(QGraphicsView):
         width = max(0, min(area.width(), MESSAGE_MAX_WIDTH))
         self._message.setGeometry(QRect(area.center().x() - width // 2, area.top(), width, max(0, area.height())))
 
+    def _image_size(self) -> QSize:
+        """The shown image's own size (its preview's pixmap is smaller)."""
+        return QSize() if self._source is None or self._image.pixmap().isNull() else self._source.size()
+
     def _display(self, image: QImage) -> QPixmap:
         return QPixmap.fromImage(image if self._adjust == NEUTRAL else adjusted(image, adjust_lut(*self._adjust)))
 
@@ -334,9 +365,7 @@ class ImageViewer(QGraphicsView):
             return
         self._adjust = new
         if self._source is not None:
-            pix = self._display(self._source)
-            self._image.setPixmap(pix)
-            self._right.setPixmap(pix)
+            self._show_pixmap()
         self._show_info()
 
     def nudge(self, what: str, step: int) -> None:
@@ -400,7 +429,7 @@ class ImageViewer(QGraphicsView):
         self._right.setVisible(side)
         self._right_heat.setVisible(side)
         self._right_heat.setOpacity(self._opacity)
-        rect = self._image.boundingRect()
+        rect = self._image.sceneBoundingRect()
         if side:
             rect = QRectF(0, 0, rect.width() * 2 + SIDE_GAP, rect.height())
         elif ref:
