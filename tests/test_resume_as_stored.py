@@ -15,6 +15,7 @@ from app.services import batches
 from app.services.batch_presenter import BatchPresenter
 from app.store import repo
 from app.store.db import session_scope
+from app.store.records import FILE_REPLACED
 
 
 def _folder(root: Path, n: int = 5) -> Path:
@@ -105,7 +106,7 @@ def test_a_known_file_that_cannot_be_decoded_is_marked_on_the_row_listed_before(
     rest = batches.open_folder(engine, folder, first_part=parts.append)
     old = parts[0].items[2].image.image_id  # its picture is in no file of the folder now
     assert _names(rest.items) == ["img_2.png"] and rest.unreadable == {
-        bad: rest.unreadable[bad], old: "file not found", rest.items[0].image.image_id: rest.unreadable[
+        bad: rest.unreadable[bad], old: FILE_REPLACED, rest.items[0].image.image_id: rest.unreadable[
             rest.items[0].image.image_id]}
     presenter = BatchPresenter()
     presenter.open(parts[0])
@@ -202,10 +203,45 @@ def test_the_image_on_screen_renamed_since_is_shown_from_its_new_path(qtbot, eng
         win.open_files([folder / "img_4.png"])
         qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
         os.replace(folder / "img_0.png", folder / "img_0_renamed.png")
+        release, real_scan = threading.Event(), batches.scan_folder
+        monkeypatch.setattr(batches, "scan_folder", lambda *a, **k: (release.wait(20), real_scan(*a, **k))[1])
         win.open_folder(folder)
-        qtbot.waitUntil(lambda: len(win.items) == 5 and not win._growing, timeout=20_000)
+        qtbot.waitUntil(lambda: len(win.items) == 5, timeout=20_000)  # as stored: its old path, not found now
+        qtbot.waitUntil(lambda: "the folder is being read again" in win.viewer.message, timeout=20_000)
+        assert win.panel.unshown
+        release.set()
+        qtbot.waitUntil(lambda: not win._growing, timeout=20_000)
         assert win.current == 0 and _names(win.items)[0] == "img_0_renamed.png"
         qtbot.waitUntil(lambda: win.viewer.has_image and win.current_image_id in win.images.images, timeout=20_000)
         assert win.current_image_id not in win.images.unreached and not win.panel.unshown
+    finally:
+        win.close()
+
+
+def test_the_image_on_screen_written_over_since_shows_why_not_the_other_picture(qtbot, engine, tmp_path, bundle,
+                                                                                monkeypatch) -> None:
+    """Its file holds another picture now (another image, at the batch's end): showing the file would show that
+    picture under this image's judgment (a walk-through saw it, its "accepted" badge and all)."""
+    from PySide6.QtCore import Qt
+
+    folder = _folder(tmp_path / "lot")
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.select(0)
+        qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # img_0 accepted; on img_1 now
+        qtbot.waitUntil(lambda: win.items[0].judgment is not None)
+        win.open_files([folder / "img_4.png"])
+        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        write_image(folder / "img_1.png", size=(24, 20), seed=99)  # written over with another picture
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 6 and not win._growing, timeout=20_000)
+        assert win.current == 1 and win.items[5].image.path == win.items[1].image.path  # the new picture: last
+        qtbot.waitUntil(lambda: "holds another picture now" in win.viewer.message, timeout=20_000)
+        assert win.panel.unshown and not win.viewer.has_image
+        win.select(5)  # the picture now in the file: an image of its own
+        qtbot.waitUntil(lambda: win.viewer.has_image, timeout=20_000)
     finally:
         win.close()

@@ -500,27 +500,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="376"/>
+        <location filename="../ui/style.py" line="390"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="380"/>
+        <location filename="../ui/style.py" line="394"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="383"/>
+        <location filename="../ui/style.py" line="397"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="385"/>
+        <location filename="../ui/style.py" line="399"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="387"/>
+        <location filename="../ui/style.py" line="401"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -556,102 +556,107 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="124"/>
+        <location filename="../ui/style.py" line="125"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="125"/>
+        <location filename="../ui/style.py" line="126"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="126"/>
+        <location filename="../ui/style.py" line="127"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="127"/>
+        <location filename="../ui/style.py" line="128"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="128"/>
+        <location filename="../ui/style.py" line="129"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="129"/>
+        <location filename="../ui/style.py" line="130"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="131"/>
+        <location filename="../ui/style.py" line="132"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="132"/>
+        <location filename="../ui/style.py" line="133"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="133"/>
+        <location filename="../ui/style.py" line="134"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="134"/>
+        <location filename="../ui/style.py" line="135"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="135"/>
+        <location filename="../ui/style.py" line="136"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="136"/>
+        <location filename="../ui/style.py" line="137"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="137"/>
+        <location filename="../ui/style.py" line="138"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="167"/>
+        <location filename="../ui/style.py" line="139"/>
+        <source>its file holds another picture now</source>
+        <translation>此檔案現在是另一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="181"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="172"/>
+        <location filename="../ui/style.py" line="186"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="174"/>
+        <location filename="../ui/style.py" line="188"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="175"/>
+        <location filename="../ui/style.py" line="189"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="178"/>
+        <location filename="../ui/style.py" line="192"/>
         <source>the same picture as {name}: the batch holds it once, under that name</source>
         <translation>與 {name} 是同一張影像：批次只收錄一次，以該檔名列出</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="182"/>
+        <location filename="../ui/style.py" line="196"/>
         <source>image too large: {width} x {height} pixels ({n} million) is over the limit of {limit} million pixels</source>
         <translation>影像過大：{width} × {height} 像素（{n} 百萬），超過 {limit} 百萬像素的上限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="187"/>
+        <location filename="../ui/style.py" line="201"/>
         <source>corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels its header claims</source>
         <translation>影像損毀或不完整：{nbytes} 位元組的 JPEG 容納不了其標頭所稱的 {width} × {height} 像素</translation>
     </message>
@@ -842,13 +847,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="359"/>
+        <location filename="../ui/style.py" line="373"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="321"/>
-        <location filename="../ui/style.py" line="363"/>
+        <location filename="../ui/style.py" line="377"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1155,12 +1160,12 @@
 <context>
     <name>List</name>
     <message>
-        <location filename="../ui/style.py" line="49"/>
+        <location filename="../ui/style.py" line="50"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="49"/>
+        <location filename="../ui/style.py" line="50"/>
         <source>, </source>
         <translation>、</translation>
     </message>
@@ -1519,62 +1524,62 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="113"/>
+        <location filename="../ui/store_upkeep.py" line="115"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="125"/>
+        <location filename="../ui/store_upkeep.py" line="127"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="191"/>
+        <location filename="../ui/store_upkeep.py" line="197"/>
         <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="193"/>
+        <location filename="../ui/store_upkeep.py" line="199"/>
         <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="234"/>
+        <location filename="../ui/store_upkeep.py" line="240"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="239"/>
+        <location filename="../ui/store_upkeep.py" line="245"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="242"/>
+        <location filename="../ui/store_upkeep.py" line="248"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="281"/>
+        <location filename="../ui/store_upkeep.py" line="287"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="340"/>
+        <location filename="../ui/store_upkeep.py" line="346"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="381"/>
+        <location filename="../ui/store_upkeep.py" line="387"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="382"/>
+        <location filename="../ui/store_upkeep.py" line="388"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="384"/>
+        <location filename="../ui/store_upkeep.py" line="390"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1654,37 +1659,37 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>不是模型</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="38"/>
+        <location filename="../ui/batch_opening.py" line="41"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="49"/>
+        <location filename="../ui/batch_opening.py" line="52"/>
         <source>Looking into {p}…</source>
         <translation>正在查看 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="66"/>
+        <location filename="../ui/batch_opening.py" line="69"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="67"/>
+        <location filename="../ui/batch_opening.py" line="70"/>
         <source>Its sub-folders hold 1 more image. Open it too?</source>
         <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="88"/>
+        <location filename="../ui/batch_opening.py" line="91"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="89"/>
+        <location filename="../ui/batch_opening.py" line="92"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="367"/>
+        <location filename="../ui/store_upkeep.py" line="373"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1704,52 +1709,52 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="68"/>
+        <location filename="../ui/batch_opening.py" line="71"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="194"/>
+        <location filename="../ui/batch_opening.py" line="197"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="196"/>
+        <location filename="../ui/batch_opening.py" line="199"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="205"/>
+        <location filename="../ui/batch_opening.py" line="208"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="218"/>
+        <location filename="../ui/batch_opening.py" line="221"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="253"/>
+        <location filename="../ui/batch_opening.py" line="309"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="254"/>
+        <location filename="../ui/batch_opening.py" line="310"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="301"/>
+        <location filename="../ui/batch_opening.py" line="357"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="303"/>
+        <location filename="../ui/batch_opening.py" line="359"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="310"/>
+        <location filename="../ui/batch_opening.py" line="366"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1765,18 +1770,18 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="70"/>
-        <location filename="../ui/main_window.py" line="491"/>
+        <location filename="../ui/main_window.py" line="482"/>
         <location filename="../ui/queue_actions.py" line="229"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="307"/>
+        <location filename="../ui/store_upkeep.py" line="313"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="332"/>
+        <location filename="../ui/store_upkeep.py" line="338"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1786,12 +1791,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="579"/>
+        <location filename="../ui/main_window.py" line="570"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="580"/>
+        <location filename="../ui/main_window.py" line="571"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2231,42 +2236,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="143"/>
+        <location filename="../ui/style.py" line="147"/>
+        <source>{why}: the folder is being read again. A file renamed since shows under its new name once it is read.</source>
+        <translation>{why}：正在重新讀取資料夾。之後改名的檔案在讀到時會以新名稱顯示。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="150"/>
         <source>{why}: not reached now (a network share away?). It is read again when you come back to this image; nothing can be judged on it until it shows.</source>
         <translation>{why}：目前無法存取（網路共用資料夾未連線？）。回到此影像時會再讀取一次；影像顯示前無法判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="154"/>
+        <location filename="../ui/style.py" line="157"/>
+        <source>Its file holds another picture now (listed at the end of the batch): this image cannot be shown, and what was judged on it stays.</source>
+        <translation>此檔案現在是另一張影像（列在本批次最後）：這張影像無法顯示，已做的判定保留。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="168"/>
         <source>Reading {file}…</source>
         <translation>正在讀取 {file}…</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="301"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="290"/>
+        <location filename="../ui/style.py" line="304"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="293"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="394"/>
+        <location filename="../ui/style.py" line="408"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="396"/>
+        <location filename="../ui/style.py" line="410"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="398"/>
+        <location filename="../ui/style.py" line="412"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2494,32 +2509,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="221"/>
+        <location filename="../ui/style.py" line="235"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="223"/>
+        <location filename="../ui/style.py" line="237"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="229"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="231"/>
+        <location filename="../ui/style.py" line="245"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="233"/>
+        <location filename="../ui/style.py" line="247"/>
         <source>Not predicted yet: the model did not reach its file (a network share away?). It is predicted once the file is read again.</source>
         <translation>尚未預測：模型無法存取其檔案（網路共用資料夾未連線？）。檔案再次讀取後即會預測。</translation>
     </message>
@@ -2527,37 +2542,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="56"/>
+        <location filename="../ui/style.py" line="57"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="57"/>
+        <location filename="../ui/style.py" line="58"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="58"/>
+        <location filename="../ui/style.py" line="59"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="59"/>
+        <location filename="../ui/style.py" line="60"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="61"/>
+        <location filename="../ui/style.py" line="62"/>
         <source>auto-judging of its type paused</source>
         <translation>此類別的自動判定已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="62"/>
+        <location filename="../ui/style.py" line="63"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="63"/>
+        <location filename="../ui/style.py" line="64"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -3221,22 +3236,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="203"/>
+        <location filename="../ui/style.py" line="217"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="206"/>
+        <location filename="../ui/style.py" line="220"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="210"/>
+        <location filename="../ui/style.py" line="224"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="213"/>
+        <location filename="../ui/style.py" line="227"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3413,37 +3428,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/style.py" line="36"/>
+        <location filename="../ui/style.py" line="37"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="37"/>
+        <location filename="../ui/style.py" line="38"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="38"/>
+        <location filename="../ui/style.py" line="39"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="39"/>
+        <location filename="../ui/style.py" line="40"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="40"/>
+        <location filename="../ui/style.py" line="41"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="41"/>
+        <location filename="../ui/style.py" line="42"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="42"/>
+        <location filename="../ui/style.py" line="43"/>
         <source>unreadable</source>
         <translation>無法讀取</translation>
     </message>
@@ -3451,172 +3466,172 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="267"/>
+        <location filename="../ui/style.py" line="281"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="267"/>
+        <location filename="../ui/style.py" line="281"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="268"/>
+        <location filename="../ui/style.py" line="282"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="268"/>
+        <location filename="../ui/style.py" line="282"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="269"/>
+        <location filename="../ui/style.py" line="283"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="269"/>
+        <location filename="../ui/style.py" line="283"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="270"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="274"/>
+        <location filename="../ui/style.py" line="288"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="271"/>
+        <location filename="../ui/style.py" line="285"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="272"/>
+        <location filename="../ui/style.py" line="286"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="328"/>
+        <location filename="../ui/style.py" line="342"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="326"/>
+        <location filename="../ui/style.py" line="340"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="314"/>
+        <location filename="../ui/style.py" line="328"/>
         <source>the server needs a password and none was given; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器需要密碼，但未提供；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="317"/>
+        <location filename="../ui/style.py" line="331"/>
         <source>the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器拒絕了密碼；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="321"/>
+        <location filename="../ui/style.py" line="335"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="322"/>
+        <location filename="../ui/style.py" line="336"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="323"/>
+        <location filename="../ui/style.py" line="337"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="331"/>
+        <location filename="../ui/style.py" line="345"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="333"/>
+        <location filename="../ui/style.py" line="347"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="335"/>
+        <location filename="../ui/style.py" line="349"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="337"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="337"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="338"/>
+        <location filename="../ui/style.py" line="352"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="338"/>
+        <location filename="../ui/style.py" line="352"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="339"/>
+        <location filename="../ui/style.py" line="353"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="340"/>
+        <location filename="../ui/style.py" line="354"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="341"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="346"/>
+        <location filename="../ui/style.py" line="360"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="349"/>
+        <location filename="../ui/style.py" line="363"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="306"/>
+        <location filename="../ui/style.py" line="320"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="308"/>
+        <location filename="../ui/style.py" line="322"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="344"/>
+        <location filename="../ui/style.py" line="358"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="310"/>
+        <location filename="../ui/style.py" line="324"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="312"/>
+        <location filename="../ui/style.py" line="326"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>
@@ -3698,22 +3713,22 @@ Similarity {sim:.3f}</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="360"/>
+        <location filename="../ui/viewer.py" line="389"/>
         <source>brightness {v:+.0f}%</source>
         <translation>亮度 {v:+.0f}%</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="362"/>
+        <location filename="../ui/viewer.py" line="391"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="364"/>
+        <location filename="../ui/viewer.py" line="393"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="366"/>
+        <location filename="../ui/viewer.py" line="395"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

@@ -24,6 +24,7 @@ from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import NeverOpenedError
 from app.store.records import (
+    FILE_REPLACED,
     FILES_BATCH_NOTE,
     BatchItem,
     BatchSummary,
@@ -427,11 +428,12 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     items = batch_items(engine, batch_id, model_version, start=delivered)
     opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                          stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
-    written_ids = {i for i, _p in now.values()}
+    written_ids, written_paths = {i for i, _p in now.values()}, {p for _i, p in now.values()}
     why_left = dict(skipped)
-    for it in shown:  # a row handed over before whose file is not in the folder now: deleted (it waited for good)
-        if it.image.image_id not in written_ids and it.image.image_id not in unreadable:
-            unreadable[it.image.image_id] = why_left.get(it.image.path, "file not found")
+    for it in shown:  # a row handed over before whose picture is in no file now: deleted (it waited for good), or
+        if it.image.image_id not in written_ids and it.image.image_id not in unreadable:  # written over
+            unreadable[it.image.image_id] = FILE_REPLACED if it.image.path in written_paths else why_left.get(
+                it.image.path, "file not found")
     # a row handed over before is at another file now (renamed; compared once all is written: a picture's copies
     # in two chunks set its path back and forth)
     moved = any(now.get(it.image.position, (it.image.image_id, it.image.path)) != (it.image.image_id, it.image.path)

@@ -484,6 +484,12 @@ class OpenedBatch:
     continues: bool = False  # the items follow those of the parts handed over before (a large new folder)
 
 
+FILE_REPLACED = "its file holds another picture now"
+"""Why an image of a batch cannot be shown any more: the file it was read from was written over with another picture
+(which is another image, listed at the batch's end). Showing the file would show that picture under this image's
+judgments."""
+
+
 CONFIRM = "confirm"
 """The action of a row by which an analyst agrees with a colleague's decision: it carries that decision on (still
 theirs: ``decided_by``), and the agreement between analysts (Cohen's kappa) counts it as the writer's own."""

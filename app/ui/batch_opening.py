@@ -281,6 +281,9 @@ class BatchOpening:
         if opened.continues:
             for row in filter(lambda r: r is not None and r < held, map(self.presenter.row_of, opened.unreadable)):
                 self._update_row(row)  # a row listed before, its file unreadable now (a batch resumed as stored)
+                if row == self.current:  # on screen: said so (its file deleted, or written over with another picture)
+                    self.presenter.current = -1
+                    self.select(row)
             self.list_model.append_rows([self.presenter.list_row(i) for i in rows])
             self.list_filter.show_count(len(self.list_model.rows), len(self.items))
             self._update_counts()

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.services.batch_presenter import BatchPresenter
 from app.services.note_drafts import NoteDrafts
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.store.records import BatchItem, reach_error
+from app.store.records import FILE_REPLACED, BatchItem, reach_error
 from app.ui import keymap
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
@@ -48,7 +48,7 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE, LOADING_SAID_MS, away_text, file_reason_text, loading_text
+from app.ui.style import APP_STYLE, LOADING_SAID_MS, away_text, file_reason_text, loading_text, replaced_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
@@ -459,9 +459,10 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
     def _display_image(self, item: BatchItem) -> None:
         """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""
         image_id = item.image.image_id
-        self.panel.unshown = image_id in self.images.unreached  # (its buttons off, as its keys are)
-        if (away := self.images.unreached.get(image_id)) is not None:
-            self.viewer.set_image(None, away_text(away))
+        replaced = self.presenter.errors.get(image_id) == FILE_REPLACED  # (its file would show another picture)
+        self.panel.unshown = image_id in self.images.unreached or replaced  # (its buttons off, as its keys are)
+        if replaced or (away := self.images.unreached.get(image_id)) is not None:
+            self.viewer.set_image(None, replaced_text() if replaced else away_text(away, reading=self._growing))
             self.viewer.set_heatmap_caption("")  # (the attention caption stayed over the empty view)
             self.panel.set_facts(None)
             return

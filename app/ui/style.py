@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QWidget
 
 from app.store.errors import NeverOpenedError
+from app.store.records import FILE_REPLACED
 from models.imageio import CUT_SHORT, EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE
 
 STATE_COLOURS = {
@@ -135,14 +136,27 @@ def _file_phrases() -> dict[str, str]:
         CUT_SHORT: t.translate("FileReason", "corrupt or truncated image"),
         "cannot read image header": t.translate("FileReason", "cannot read image header"),
         "cannot read image": t.translate("FileReason", "cannot read image"),
+        FILE_REPLACED: t.translate("FileReason", "its file holds another picture now"),
     }
 
 
-def away_text(reason: str) -> str:
-    """The viewer's words for an image whose file was not reached (a share away): why, and what happens next."""
+def away_text(reason: str, *, reading: bool = False) -> str:
+    """The viewer's words for an image whose file was not reached (a share away): why, and what happens next;
+    ``reading``: its folder is being read again (a file renamed since shows once it is read)."""
+    if reading:
+        return QCoreApplication.translate(
+            "Main", "{why}: the folder is being read again. A file renamed since shows under its new name once it is "
+                    "read.").format(why=_capitalised(file_reason_text(reason)))
     return QCoreApplication.translate(
         "Main", "{why}: not reached now (a network share away?). It is read again when you come back to this image; "
                 "nothing can be judged on it until it shows.").format(why=_capitalised(file_reason_text(reason)))
+
+
+def replaced_text() -> str:
+    """The viewer's words for an image whose file was written over with another picture (:data:`FILE_REPLACED`)."""
+    return QCoreApplication.translate(
+        "Main", "Its file holds another picture now (listed at the end of the batch): this image cannot be shown, "
+                "and what was judged on it stays.")
 
 
 LOADING_SAID_MS = 150
