@@ -115,3 +115,26 @@ def test_a_folders_reading_that_ends_during_a_run_gives_the_bar_back_to_the_run(
     assert (bar.progress.value(), bar.progress.maximum()) == (10, 40) and bar.cancel_btn.isVisible()
     bar.reading_done(run_going=False)  # no run: the bar goes
     assert not bar.progress.isVisible() and not bar.cancel_btn.isVisible()
+
+
+def test_long_texts_in_the_status_bar_do_not_make_the_window_wider(qtbot) -> None:
+    """A long model name, a large batch's counts, a run's progress and "Database not answering" together asked for
+    1,654 px on a 1,600-px screen (a walk-through); their texts are what the labels like, not what they need. The
+    Cancel button stays left of the progress text, whose length changes."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.statusbar import MainStatusBar
+
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    bar = MainStatusBar(win)
+    win.setStatusBar(bar)
+    win.show()
+    bar.set_model("fma-demo-20261205205804-32644859-retrained-on-the-night-shift-of-lot-N42", path="/x")
+    bar.set_counts({"pending": 23_671, "rejudge": 1_000, "accepted": 13, "corrected": 4, "unknown": 2}, 24_671)
+    bar.set_store_away("05:02", "timed out")
+    bar.predicting_started(23_000)
+    bar.predicting(1_000, 23_000)
+    bar.set_skipped(2)
+    assert bar.minimumSizeHint().width() < 700  # (2,033 px with each label as wide as its text)
+    assert bar.cancel_btn.geometry().x() < bar.progress_label.geometry().x()

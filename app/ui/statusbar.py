@@ -43,9 +43,13 @@ class MainStatusBar(QStatusBar):
         self.counts_label = QLabel(self)
         self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
         self.analyst_label = QLabel(self)
+        # the texts' widths are what the labels would like, not what they need: a long model name, the counts of a
+        # 26,000-image batch and "Database not answering" together made the window wider than the screen
+        for label in (self.progress_label, self.store_label, self.counts_label, self.model_label, self.analyst_label):
+            label.setMinimumWidth(24)
         self.addWidget(self.progress)
+        self.addWidget(self.cancel_btn)  # before the label, whose text changes length: it stays where it was clicked
         self.addWidget(self.progress_label)
-        self.addWidget(self.cancel_btn)
         self.addPermanentWidget(self.store_label)
         self.addPermanentWidget(self.skipped_btn)
         self.addPermanentWidget(self.counts_label)
