@@ -65,6 +65,11 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
 
     assert "0 auto-judged · 1 left · 1 unreadable · last worked on" in batch_line(line)
     assert batch_line(line).startswith("new — 0 of 1 done (0%)")  # the unreadable one is not one to do
+    import dataclasses
+
+    large = dataclasses.replace(line, total=26_201, accepted=12, corrected=0, unknown=0, auto=1_000, unreadable=1_001)
+    assert batch_line(large).startswith(f"new — 1,012 of 25,200 done (4%): 12 judged, 1,000 auto-judged · "
+                                        f"{large.left:,} left · 1,001 unreadable")  # as the status bar says them
     # one the opening found unreadable (no size in its header) is never given to the model: no prediction row, and
     # the start page counted it "left" (zh_TW walk-through: 3 left, 1 unreadable, where the window said 0 and 4)
     with session_scope(engine) as s:

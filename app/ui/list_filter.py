@@ -233,7 +233,7 @@ class ListFilterBar(QWidget):
         active = self.value().active
         self.clear_btn.setEnabled(active)
         self.count_label.setText(QCoreApplication.translate("ListFilter", "{n} of {m} images listed").format(
-            n=listed, m=total) if active else "")
+            n=f"{listed:,}", m=f"{total:,}") if active else "")
         self.count_label.setVisible(active)
 
     def _fill_types(self) -> None:

@@ -51,9 +51,10 @@ def batch_line(b: BatchSummary) -> str:
     share = f"{100 * done / total:.0f}%" if total > 0 else "–"
     text = QCoreApplication.translate(
         "Main", "{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left").format(
-        name=b.name, done=done, total=total, share=share, judged=b.judged, auto=b.auto, left=b.left)
+        name=b.name, done=f"{done:,}", total=f"{total:,}", share=share, judged=f"{b.judged:,}", auto=f"{b.auto:,}",
+        left=f"{b.left:,}")  # (20,000, as the status bar says it)
     if b.unreadable:
-        text += " · " + QCoreApplication.translate("Main", "{n} unreadable").format(n=b.unreadable)
+        text += " · " + QCoreApplication.translate("Main", "{n} unreadable").format(n=f"{b.unreadable:,}")
     when = b.updated_at or b.created_at
     if when is not None:
         text += " · " + QCoreApplication.translate("Main", "last worked on {when}").format(
