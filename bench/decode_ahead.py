@@ -58,6 +58,8 @@ def _round(paths: list[str], urgent: bool, threads: int) -> float:
     while last not in cache.images:
         QCoreApplication.processEvents()
         time.sleep(0.001)
+        if time.perf_counter() - t0 > 300:
+            raise RuntimeError(f"{paths[last]} was not decoded in 300 s")
     took = time.perf_counter() - t0
     pool.waitForDone()
     QCoreApplication.processEvents()

@@ -28,6 +28,7 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
     for i in range(4):
         write_image(folder / f"img_{i}.png", size=(24, 20), seed=i)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    release = threading.Event()
     try:
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_folder(folder)
@@ -36,7 +37,7 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
         rerouted = win.items[3].image.image_id
         with engine.begin() as conn:  # the purity monitor re-routed an image (in place: the same prediction row)
             conn.execute(text("UPDATE predictions SET route = 'rejudge' WHERE image_id = :i"), {"i": rerouted})
-        read, release, real = threading.Event(), threading.Event(), win.service.batch_items
+        read, real = threading.Event(), win.service.batch_items
 
         def slow(*args, **kwargs):  # reads the store at once, hands it over once the test has judged
             items = real(*args, **kwargs)
@@ -45,9 +46,13 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
             return items
 
         monkeypatch.setattr(win.service, "batch_items", slow)
+        asked_after, start = [], win._start_predictions  # (called, after a deferral, by _reloaded)
+        monkeypatch.setattr(win, "_start_predictions", lambda: (
+            asked_after.append(win._reloaded_to == win._reloads) if win._reloaded_to == win._reloads else None,
+            start())[1])
         win._reload_items()  # returns at once: the read is on the thread pool
         assert read.wait(20) and win._after_reload()  # under way
-        win._start_predictions()  # asked for meanwhile: after it
+        start()  # asked for meanwhile: after it
         qtbot.keyClick(win, Qt.Key.Key_Return)  # judged after the read: the read does not know it
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
         assert win.current == 1 and win.items[3].prediction.route != "rejudge"
@@ -56,7 +61,7 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
         assert win.items[0].judgment is not None and win.items[0].judgment.status == "accepted"  # kept
         assert win.presenter.state(win.items[3]) == "rejudge" and win.current == 1
         assert win.list_model.rowCount() == 4 and not win._after_reload()
-        qtbot.waitUntil(lambda: not win._predict_after, timeout=20_000)  # the predictions asked for ran after it
+        assert asked_after == [True]  # the predictions asked for meanwhile were started once it was shown
         from app.services.presenter_records import ListFilter
 
         win.set_list_filter(ListFilter(states=frozenset({"rejudge"})))  # a filtered list: made again
@@ -69,6 +74,7 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
         qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=20_000)
         assert [r.image_id for r in win.list_model.rows] == [win.items[2].image.image_id, rerouted]
     finally:
+        release.set()  # (a pool thread held by a failed test would hold up the next)
         win.close()
 
 

@@ -199,8 +199,10 @@ def test_an_image_asked_for_ahead_is_decoded_first_once_it_is_on_screen(qtbot, t
     busy.set()
     qtbot.waitUntil(lambda: len(order) == 3, timeout=10_000)
     assert order == [3, 1, 2] and all(cache.images[i] is not None for i in (1, 2, 3))
-    qtbot.wait(100)
-    assert order == [3, 1, 2] and not cache._ahead  # the decode it replaced delivered nothing
+    qtbot.waitUntil(lambda: not cache._ahead, timeout=10_000)  # every task asked for ahead has reported
+    assert pool.waitForDone(10_000)
+    qtbot.wait(50)
+    assert order == [3, 1, 2]  # the decode it replaced delivered nothing
     busy.clear()
     runner.start(Task(busy.wait, 20))
     cache.request(0, paths[0])
@@ -208,7 +210,8 @@ def test_an_image_asked_for_ahead_is_decoded_first_once_it_is_on_screen(qtbot, t
     busy.set()
     qtbot.waitUntil(lambda: 0 in cache.images, timeout=10_000)
     cache.request(0, paths[0], urgent=True)  # decoded already: nothing asked
-    qtbot.wait(100)
+    assert pool.waitForDone(10_000)
+    qtbot.wait(50)
     assert order == [3, 1, 2, 0]
 
 

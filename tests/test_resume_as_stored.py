@@ -28,6 +28,22 @@ def _names(items) -> list[str]:
     return [Path(it.image.path).name for it in items]
 
 
+def _opened(qtbot, engine, tmp_path, bundle, monkeypatch):
+    """The window with ``lot``'s five images opened, predicted, on the first."""
+    folder = _folder(tmp_path / "lot")
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.open_folder(folder)
+    win.select(0)
+    return folder, win
+
+
+def _elsewhere(qtbot, win, folder: Path) -> None:
+    """Another batch on screen meanwhile (so that the folder is opened again, not resumed as it is)."""
+    win.open_files([folder / "img_4.png"])
+    qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+
+
 def test_a_known_folder_is_handed_over_as_stored_before_any_file_is_read(engine, tmp_path, monkeypatch) -> None:
     folder = _folder(tmp_path / "lot")
     opened = batches.open_folder(engine, folder)
@@ -125,18 +141,14 @@ def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_ar
     read (held here until the test releases it); a key judges there, and the new files join the list at its end."""
     from PySide6.QtCore import Qt
 
-    folder = _folder(tmp_path / "lot")
-    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
+    release = threading.Event()
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(folder)
-        win.select(0)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted; on the second image now
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
-        win.open_files([folder / "img_4.png"])  # another batch on screen meanwhile
-        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        _elsewhere(qtbot, win, folder)
         write_image(folder / "img_5.png", size=(24, 20), seed=5)
-        release, real_scan = threading.Event(), batches.scan_folder
+        real_scan = batches.scan_folder
 
         def slow_scan(*args, **kwargs):
             assert release.wait(20)
@@ -158,6 +170,7 @@ def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_ar
         qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
         qtbot.waitUntil(lambda: not win.status.progress.isVisible(), timeout=20_000)
     finally:
+        release.set()  # (a pool thread held by a failed test would hold up the next)
         win.close()
 
 
@@ -193,17 +206,13 @@ def test_the_image_on_screen_renamed_since_is_shown_from_its_new_path(qtbot, eng
                                                                       monkeypatch) -> None:
     """Shown as stored, its old path is not found; once the folder is read again, it is read and shown again from
     its new path, its keys working (they were off while it was "not found")."""
-    folder = _folder(tmp_path / "lot")
-    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
+    release = threading.Event()
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(folder)
-        win.select(0)
         qtbot.waitUntil(lambda: win.viewer.has_image, timeout=20_000)
-        win.open_files([folder / "img_4.png"])
-        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        _elsewhere(qtbot, win, folder)
         os.replace(folder / "img_0.png", folder / "img_0_renamed.png")
-        release, real_scan = threading.Event(), batches.scan_folder
+        real_scan = batches.scan_folder
         monkeypatch.setattr(batches, "scan_folder", lambda *a, **k: (release.wait(20), real_scan(*a, **k))[1])
         win.open_folder(folder)
         qtbot.waitUntil(lambda: len(win.items) == 5, timeout=20_000)  # as stored: its old path, not found now
@@ -215,6 +224,7 @@ def test_the_image_on_screen_renamed_since_is_shown_from_its_new_path(qtbot, eng
         qtbot.waitUntil(lambda: win.viewer.has_image and win.current_image_id in win.images.images, timeout=20_000)
         assert win.current_image_id not in win.images.unreached and not win.panel.unshown
     finally:
+        release.set()  # (a pool thread held by a failed test would hold up the next)
         win.close()
 
 
@@ -224,17 +234,12 @@ def test_the_image_on_screen_written_over_since_shows_why_not_the_other_picture(
     picture under this image's judgment (a walk-through saw it, its "accepted" badge and all)."""
     from PySide6.QtCore import Qt
 
-    folder = _folder(tmp_path / "lot")
-    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(folder)
-        win.select(0)
         qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # img_0 accepted; on img_1 now
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
-        win.open_files([folder / "img_4.png"])
-        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        _elsewhere(qtbot, win, folder)
         write_image(folder / "img_1.png", size=(24, 20), seed=99)  # written over with another picture
         win.open_folder(folder)
         qtbot.waitUntil(lambda: len(win.items) == 6 and not win._growing, timeout=20_000)
@@ -243,5 +248,31 @@ def test_the_image_on_screen_written_over_since_shows_why_not_the_other_picture(
         assert win.panel.unshown and not win.viewer.has_image
         win.select(5)  # the picture now in the file: an image of its own
         qtbot.waitUntil(lambda: win.viewer.has_image, timeout=20_000)
+    finally:
+        win.close()
+
+
+def test_a_decode_of_the_old_path_still_on_its_way_does_not_hide_the_renamed_image(qtbot, engine, tmp_path, bundle,
+                                                                                   monkeypatch) -> None:
+    """The folder read again before the screen's decode of the old path reports (a loaded machine): the new path is
+    decoded, and the old one's "not found" is dropped (it kept the image off the screen, its keys off)."""
+    import time
+
+    from app.ui import image_cache
+
+    folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
+    try:
+        qtbot.waitUntil(lambda: win.viewer.has_image, timeout=20_000)
+        _elsewhere(qtbot, win, folder)
+        os.replace(folder / "img_0.png", folder / "img_0_renamed.png")
+        real = image_cache.decode_with_facts
+        monkeypatch.setattr(image_cache, "decode_with_facts", lambda path: (
+            time.sleep(1.5) if path.endswith("img_0.png") else None, real(path))[1])
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 5 and not win._growing, timeout=20_000)
+        assert _names(win.items)[0] == "img_0_renamed.png" and win.current == 0
+        qtbot.waitUntil(lambda: win.viewer.has_image and win.current_image_id in win.images.images, timeout=20_000)
+        qtbot.wait(1600)  # the old path's decode has reported meanwhile: dropped
+        assert win.current_image_id not in win.images.unreached and not win.panel.unshown and win.viewer.has_image
     finally:
         win.close()

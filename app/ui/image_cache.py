@@ -203,7 +203,7 @@ class ImageCache(QObject):
         self._away: set[int] = set()  # unreached, asked for again (retry): its next decode may find it back
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self.previews: dict[int, QImage] = {}  # image id -> a large image's smaller copy (decode_with_facts)
-        self._decoding: set[int] = set()
+        self._decoding: dict[int, str] = {}  # image id -> the path its decode on the way reads
         self._ahead: dict[int, Task] = {}  # image id -> its decode asked for ahead of the screen, until it reports
         self._generation = 0  # :meth:`clear` counts: a decode started before it delivers nothing
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
@@ -234,15 +234,17 @@ class ImageCache(QObject):
         if image_id in self.images or image_id in self.unreached:
             return
         waiting = self._ahead.get(image_id)
-        if image_id in self._decoding and not (urgent and waiting is not None and not waiting.begun):
+        # (a decode on the way of another path, the file renamed since, delivers nothing: its "not found" kept the
+        # image from the screen)
+        if self._decoding.get(image_id) == path and not (urgent and waiting is not None and not waiting.begun):
             return
         if waiting is not None:
             waiting.cancel()  # (it does not run; taken by a thread meanwhile, it delivers nothing)
-        self._decoding.add(image_id)
+        self._decoding[image_id] = path
         task = Task(decode_with_facts, path)
-        task.signals.result.connect(lambda res, i=image_id, g=self._generation: g == self._generation
+        task.signals.result.connect(lambda res, i=image_id, g=self._generation, p=path: self._current(i, g, p)
                                     and self._done(i, *res))
-        task.signals.error.connect(lambda msg, i=image_id, g=self._generation: g == self._generation
+        task.signals.error.connect(lambda msg, i=image_id, g=self._generation, p=path: self._current(i, g, p)
                                    and self._done(i, None, msg))
         if urgent:
             self._ahead.pop(image_id, None)
@@ -252,9 +254,14 @@ class ImageCache(QObject):
                                       and self._ahead.pop(i))
         self.runner.start(task, URGENT if urgent else 0)
 
+    def _current(self, image_id: int, generation: int, path: str) -> bool:
+        """Whether a decode that reports is the one the cache waits for (not one from before a :meth:`clear`, or of
+        the image's earlier path)."""
+        return generation == self._generation and self._decoding.get(image_id) == path
+
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None,
               preview: QImage | None = None) -> None:
-        self._decoding.discard(image_id)
+        self._decoding.pop(image_id, None)
         if error and is_reach_reason(error):  # out of reach now: said, not kept (the share may come back)
             self.unreached[image_id] = error
             self.decoded.emit(image_id)
