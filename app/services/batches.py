@@ -161,11 +161,13 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     ``first_part``, for a folder opened for the first time (its batch is empty), is called with the batch as its
     first chunk of files stands, while the rest is registered: the app shows and predicts those at once (on the
     development machine a 500-image folder took 0.3-0.5 s to register at start-up). For a batch opened before, it
-    is called first with the batch as stored (read from the store, no file touched), so that the analyst resumes
+    is called first with the batch as stored (read from the store; of its files only the headers of the few images
+    the store could not decode are read), so that the analyst resumes
     where it stood, which may be anywhere in it, while the folder is read again: every file ``stat``-ed, the new
     ones registered and handed over as they are written (``continues``), and the result is what is new, or, when
     rows already handed over changed (a file renamed, a spectrum added), the whole batch again (not
-    ``continues``). A 20,000-image folder's batch was on screen after 2.0 s of ``stat``s and writes, and is now
+    ``continues``); a row whose picture is in no file now is in ``unreadable`` (deleted, or :data:`FILE_REPLACED`).
+    A 20,000-image folder's batch was on screen after 2.0 s of ``stat``s and writes, and is now
     after its 0.4 s read (``python -m bench folder``'s "re-open").
 
     A folder is one batch (:func:`app.store.repo.folder_batch`): opened with its sub-folders after a plain
@@ -425,15 +427,15 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
             if child.left is not None:  # the child stopped: this thread registers what it did not report
                 for chunk in register_chunks(engine, batch_id, files[FIRST + child.left:], skipped, unreadable):
                     written(*chunk)
-    items = batch_items(engine, batch_id, model_version, start=delivered)
-    opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
-                         stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
     written_ids, written_paths = {i for i, _p in now.values()}, {p for _i, p in now.values()}
     why_left = dict(skipped)
     for it in shown:  # a row handed over before whose picture is in no file now: deleted (it waited for good), or
         if it.image.image_id not in written_ids and it.image.image_id not in unreadable:  # written over
             unreadable[it.image.image_id] = FILE_REPLACED if it.image.path in written_paths else why_left.get(
                 it.image.path, "file not found")
+    items = batch_items(engine, batch_id, model_version, start=delivered)
+    opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
+                         stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
     # a row handed over before is at another file now (renamed; compared once all is written: a picture's copies
     # in two chunks set its path back and forth)
     moved = any(now.get(it.image.position, (it.image.image_id, it.image.path)) != (it.image.image_id, it.image.path)
