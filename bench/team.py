@@ -204,7 +204,7 @@ def _run_backend(label: str, url: str, folder: Path, tmp: Path, analysts: int, s
 
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
-    analysts, seconds, images = (4, 6.0, 60) if quick else (20, 60.0, 6000)
+    analysts, seconds, images = (4, 3.0, 60) if quick else (20, 60.0, 6000)
     folder = work / f"team_images_{images}"
     results: dict[str, Any] = {"targets": TARGETS, "pace_s": PACE_S}
     with tempfile.TemporaryDirectory(prefix="fma-bench-team-") as tmp_name:

@@ -105,16 +105,33 @@ def test_a_malformed_manifest_is_one_line_from_the_service_naming_the_field(engi
     assert service.predictor is None and service.info is None
 
 
-def _classify(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "fma-judge"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "settings.ini"))
-    return subprocess.run([*cmd, "classify", *args], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+def _classify(*args: str, tmp_path: Path, process: bool = False) -> subprocess.CompletedProcess:
+    """``fma-judge classify ARGS``: in a process of its own (the console script) with ``process``, else called in
+    this one (a process costs 3-4 s of start-up; the suite ran 12 of them in one test), with its output captured."""
+    if process:
+        exe = Path(sys.executable).parent / "fma-judge"
+        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "settings.ini"))
+        return subprocess.run([*cmd, "classify", *args], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                              env=env)
+    import contextlib
+    import io
+    from unittest import mock
+
+    from app import commands
+    from app.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, {"FMA_JUDGE_SETTINGS": str(tmp_path / "settings.ini")}), \
+            mock.patch.object(commands, "_yield_to_windows", lambda: None), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # (nice would stay on this worker)
+        rc = main(["classify", *args])
+    return subprocess.CompletedProcess(["fma-judge", "classify", *args], rc, out.getvalue(), err.getvalue())
 
 
 def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     db = f"sqlite:///{tmp_path / 'team.sqlite3'}"
-    first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path, process=True)
     assert first.returncode == 0, first.stderr
     assert "12 images; predicted 11 now" in first.stdout and "1 unreadable" in first.stdout
     named = [line for line in first.stdout.splitlines() if line.startswith("  unreadable: ")]
