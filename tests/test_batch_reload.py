@@ -91,3 +91,38 @@ def test_a_task_cancelled_before_a_thread_took_it_does_not_run(qtbot) -> None:
     busy.set()
     qtbot.waitUntil(lambda: done == [None], timeout=10_000)
     assert ran == [] and task.begun  # taken by a thread, not run; its done still comes (the runner lets it go)
+
+
+def test_a_re_read_the_store_refuses_is_said_in_the_windows_language(qtbot, engine, tmp_path, bundle,
+                                                                     monkeypatch) -> None:
+    """A re-read the store refused showed its raw English text in the Chinese window's status bar; it is said in the
+    store's own words, translated, as the banner and the queue say it."""
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.store.errors import StoreError
+    from app.ui.app import I18N_DIR
+
+    folder = tmp_path / "lot"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(24, 20), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        QCoreApplication.installTranslator(tr)
+        refused = StoreError.refused("read", "sqlite:///team.sqlite3", "database is locked")
+
+        def fails(*args, **kwargs):
+            raise refused
+
+        monkeypatch.setattr(win.service, "batch_items", fails)
+        win._reload_items()
+        qtbot.waitUntil(lambda: "sqlite:///team.sqlite3" in win.statusBar().currentMessage(), timeout=20_000)
+        said = win.statusBar().currentMessage()
+        assert said != str(refused) and "Cannot" not in said and "無法" in said, said
+        assert not win._after_reload() and win.list_model.rowCount() == 2  # the window goes on with what it has
+    finally:
+        QCoreApplication.removeTranslator(tr)
+        win.close()

@@ -17,7 +17,7 @@ from shiboken6 import isValid
 from app.store.records import BatchSummary, OpenedBatch
 from app.ui import file_dialogs, startup_log
 from app.ui.skipped_dialog import SkippedDialog
-from app.ui.style import open_text
+from app.ui.style import open_text, store_line
 from app.ui.workers import Task
 from models.imageio import IMAGE_SUFFIXES
 
@@ -232,7 +232,8 @@ class BatchOpening:
         seq, version = self._reloads, self.presenter.model_version
         task = Task(self.service.batch_items, batch.batch_id, model_version=version)
         task.signals.result.connect(lambda items: isValid(self) and self._reloaded(seq, batch.batch_id, version, items))
-        task.signals.error.connect(lambda msg: isValid(self) and self._reloaded(seq, batch.batch_id, version, None, msg))
+        task.signals.failed.connect(lambda exc: isValid(self) and self._reloaded(seq, batch.batch_id, version, None,
+                                                                                 store_line(exc)))  # (UI language)
         self._runner.start(task)
 
     def _reloaded(self, seq: int, batch_id: int, version: str | None, items: list | None, error: str = "") -> None:
