@@ -368,3 +368,20 @@ def test_a_batch_reopened_starts_after_the_image_the_analyst_judged_last(taxonom
     undone = [*items[:2], _item(3, _prediction("dent", "rejudge"), dataclasses.replace(
         _judgment(3, None, "reverted"), id=36, analyst="amy")), *items[3:]]  # her last: Ctrl+Z on img_3's slip
     assert p.open(OpenedBatch(7, "b", "/b", undone), analyst="amy") == 2  # back on it (it came after the end)
+
+
+def test_a_part_restates_only_the_rows_newly_unreadable(presenter, monkeypatch):
+    """Each part of a folder read again carries every file found unreadable so far: a row held before is restated
+    when its file turns unreadable, once, not at each of a 100,000-image folder's 390 parts."""
+    restated: list[int] = []
+    real = presenter._restate
+    monkeypatch.setattr(presenter, "_restate", lambda i: (restated.append(i), real(i))[1])
+    presenter.grow(OpenedBatch(7, "b", "/b", [], unreadable={6: "not a recognised image format", 4: "file not found"},
+                               continues=True))
+    assert restated == [3] and presenter.state(presenter.items[3]) == "error"  # image 4, held at row 3
+    assert presenter.counts().get("pending", 0) == 0 and presenter.counts()["error"] == 3
+    restated.clear()
+    presenter.grow(OpenedBatch(7, "b", "/b", [_item(7)], continues=True,
+                               unreadable={6: "not a recognised image format", 4: "file not found", 1: "file not found"}))
+    assert restated == [0] and presenter.state(presenter.items[0]) == "error"  # only image 1 is new
+    assert presenter.counts()["error"] == 4 and presenter.counts().get("auto", 0) == 0

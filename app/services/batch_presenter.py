@@ -117,8 +117,9 @@ class BatchPresenter:
         otherwise, are the whole batch, and those held keep what was applied to them since (predictions,
         judgments). The current image stays current. Returns the rows added to the list, at its end (a filter or
         sort set meanwhile lists those it passes after the others: the list never jumps under the analyst)."""
-        self.errors = {**opened.unreadable, **self.errors}
-        for i in (self._pos.get(image_id) for image_id in opened.unreadable):  # rows held, unreadable now
+        newly = [image_id for image_id in opened.unreadable if image_id not in self.errors]  # (each part carries
+        self.errors = {**opened.unreadable, **self.errors}  # every file found unreadable so far: restated once)
+        for i in (self._pos.get(image_id) for image_id in newly):  # rows held, unreadable now
             if i is not None:
                 self._restate(i)
         if not opened.continues:
