@@ -385,3 +385,27 @@ def test_a_part_restates_only_the_rows_newly_unreadable(presenter, monkeypatch):
                                unreadable={6: "not a recognised image format", 4: "file not found", 1: "file not found"}))
     assert restated == [0] and presenter.state(presenter.items[0]) == "error"  # only image 1 is new
     assert presenter.counts()["error"] == 4 and presenter.counts().get("auto", 0) == 0
+
+
+def test_a_judged_image_whose_file_is_gone_says_so_beside_its_badge(presenter, qapp):
+    """A judged image whose file was deleted (or written over) kept its "accepted" badge alone, the reason only in the
+    panel: its row says why its file cannot be read beside the badge, and in its tooltip."""
+    from PySide6.QtCore import Qt
+
+    from app.store.records import FILE_REPLACED
+    from app.ui.batch_list import BatchListModel
+
+    presenter.grow(OpenedBatch(7, "b", "/b", [], continues=True,
+                               unreadable={3: "file not found", 2: FILE_REPLACED, 6: "not a recognised image format"}))
+    judged, undecided = presenter.list_row(2), presenter.list_row(1)
+    assert (judged.state, judged.label, judged.file_problem) == ("accepted", presenter.name("dent"), "file not found")
+    assert (undecided.state, undecided.label, undecided.file_problem) == ("error", presenter.name("crack"),
+                                                                          FILE_REPLACED)
+    unread = presenter.list_row(5)  # its reason is its label already
+    assert (unread.state, unread.label, unread.file_problem) == ("error", "not a recognised image format", "")
+    assert presenter.list_row(0).file_problem == ""
+    model = BatchListModel()
+    model.set_rows([judged, unread])
+    tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("\nfile not found") and "\naccepted · " in tip, tip
+    assert model.data(model.index(1), Qt.ItemDataRole.ToolTipRole).count("not a recognised image format") == 1

@@ -276,3 +276,23 @@ def test_a_decode_of_the_old_path_still_on_its_way_does_not_hide_the_renamed_ima
         assert win.current_image_id not in win.images.unreached and not win.panel.unshown and win.viewer.has_image
     finally:
         win.close()
+
+
+def test_a_judged_image_deleted_since_says_so_on_its_row(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
+    """Its judgment stands (its badge stays "accepted"); its row says its file is gone, as the panel does."""
+    from PySide6.QtCore import Qt
+
+    folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
+    try:
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted: the first image
+        qtbot.waitUntil(lambda: win.items[0].judgment is not None)
+        _elsewhere(qtbot, win, folder)
+        (folder / "img_0.png").unlink()
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 5 and win.list_model.rows[0].file_problem == "file not found",
+                        timeout=20_000)
+        row = win.list_model.rows[0]
+        assert row.state == "accepted" and row.label and win.list_model.rows[1].file_problem == ""
+        win.list_view.viewport().grab().save(str(tmp_path / "list.png"))  # (looked at: red words beside the badge)
+    finally:
+        win.close()

@@ -404,7 +404,7 @@ class BatchPresenter:
 
     def list_row(self, i: int) -> ListRow:
         item = self.items[i]
-        label, conf = "", None
+        label, conf, problem = "", None, self.errors.get(item.image.image_id, "")
         if item.judgment is not None and item.judgment.is_decision:
             label = self.judged_names(item.judgment.labels) if item.judgment.leaf else self.unknown_text
         elif self.blind(item):
@@ -414,12 +414,11 @@ class BatchPresenter:
             conf = item.prediction.confidence
         else:  # unreadable: found opening, decoding or predicting (a stored prediction keeps its reason)
             p = item.prediction
-            label = self.errors.get(item.image.image_id) or (
-                p.error if p is not None and p.error and not reach_error(p) else "")
+            label, problem = problem or (p.error if p is not None and p.error and not reach_error(p) else ""), ""
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note),
                        has_draft=self.drafts is not None and item.image.image_id in self.drafts,
-                       held_by=self.claimed.get(item.image.image_id, ""))
+                       held_by=self.claimed.get(item.image.image_id, ""), file_problem=problem)
 
     def set_claimed(self, claimed: dict[int, str]) -> list[int]:
         """The images colleagues are on now (:attr:`claimed`); returns the rows whose holder changed (their list

@@ -58,7 +58,9 @@ class ListRow:
     ``label`` is the judged or predicted leaf's name in the UI language, the reason an image cannot be
     read, or empty; ``confidence`` the prediction's, when the label is a prediction; ``has_note`` whether
     the image has a note; ``has_draft`` whether a note typed for it was not saved (N brings it back);
-    ``held_by`` the colleague who is on it now (a team on one database), or empty.
+    ``held_by`` the colleague who is on it now (a team on one database), or empty; ``file_problem`` why its file
+    cannot be read now (deleted, written over with another picture) when the label is its judgment or prediction (a
+    judged image's file gone kept its "accepted" badge alone), or empty.
     """
 
     image_id: int
@@ -70,6 +72,7 @@ class ListRow:
     has_note: bool = False
     has_draft: bool = False
     held_by: str = ""
+    file_problem: str = ""
 
 
 @dataclass(frozen=True)

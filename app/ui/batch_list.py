@@ -30,6 +30,7 @@ ROW_H = THUMB + 10
 NOTE_COLOUR = "#fbbc04"
 DRAFT_COLOUR = "#f29900"  # a note typed and not saved: the marker's outline only (the note is not in the store)
 HELD_COLOUR = "#8ab4f8"  # a colleague is on the image: their name, beside the badge
+PROBLEM_COLOUR = "#f28b82"  # its file cannot be read now (deleted, written over), beside the badge
 
 
 def row_label(row: ListRow) -> str:
@@ -91,6 +92,8 @@ class BatchListModel(QAbstractListModel):
                 note += "\n" + QCoreApplication.translate("BatchList", "A note typed and not saved (N brings it back)")
             if row.held_by:
                 note += "\n" + QCoreApplication.translate("BatchList", "{who} is on it now").format(who=row.held_by)
+            if row.file_problem:
+                note += "\n" + file_reason_text(row.file_problem)
             label = row_label(row)
             return f"{row.path}\n{state_label(row.state)}{' · ' + label if label else ''}{note}"
         return None
@@ -280,13 +283,16 @@ class BatchItemDelegate(QStyledItemDelegate):
         if row.has_draft:
             draw_note_marker(p, marker, draft=True)
             marker = marker.translated(marker.width() + 6, 0)
-        if row.held_by:  # a colleague is on it (a team on one database): "next" passes it over
-            held = QCoreApplication.translate("BatchList", "{who} is on it").format(who=row.held_by)
+        # its file gone or written over (its judgment stands; the badge alone hid it), else a colleague on it (a team
+        # on one database: "next" passes it over)
+        held = QCoreApplication.translate("BatchList", "{who} is on it").format(who=row.held_by) if row.held_by else ""
+        aside = file_reason_text(row.file_problem) if row.file_problem else held
+        if aside:
             room = r.right() - marker.left() - 6
-            p.setPen(QColor(HELD_COLOUR))
+            p.setPen(QColor(PROBLEM_COLOUR if row.file_problem else HELD_COLOUR))
             p.drawText(QRect(marker.left(), badge_rect.top(), room, badge_rect.height()),
                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                       p.fontMetrics().elidedText(held, Qt.TextElideMode.ElideRight, room))
+                       p.fontMetrics().elidedText(aside, Qt.TextElideMode.ElideRight, room))
         p.restore()
 
 

@@ -342,7 +342,8 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
     def _update_row(self, row: int) -> None:
         r = self.presenter.list_row(row)
         self.list_model.update_row(r.image_id, state=r.state, label=r.label, confidence=r.confidence,
-                                   has_note=r.has_note, has_draft=r.has_draft, held_by=r.held_by)
+                                   has_note=r.has_note, has_draft=r.has_draft, held_by=r.held_by,
+                                   file_problem=r.file_problem)
 
     # ------------------------------------------------------------------------------------------
     # predictions
