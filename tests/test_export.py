@@ -250,6 +250,21 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     assert (out / _csv_rows(out / "notes.csv")[0]["path"]).is_file()
 
 
+def test_an_imagefolder_export_leaves_out_a_file_written_over_with_another_picture(store: Store, tmp_path: Path) -> None:
+    """A judged image's file written over with another picture since (its path kept) was copied under the judged
+    type: another picture, labelled wrong, in the data a retraining learns from. It is left out, and said so."""
+    from app.store.export_files import REPLACED_REASON
+
+    whole = export_labels(store.engine, tmp_path / "before", "imagefolder")
+    store.paths["b"].write_bytes(store.paths["a"].read_bytes())  # another picture under b's name
+    out = tmp_path / "tree"
+    result = export_labels(store.engine, out, "imagefolder")
+    assert result.count == whole.count - 1
+    assert [(Path(p).name, r) for p, r in result.skipped] == [("b.png", REPLACED_REASON)]
+    assert not any(p.name.endswith("_b.png") for p in out.rglob("*.png"))  # no copy left behind
+    assert "b.png" not in (out / "manifest.csv").read_text(encoding="utf-8-sig")
+
+
 def test_an_imagefolder_export_into_a_batchs_folder_is_refused(store: Store, tmp_path: Path) -> None:
     """Opened again, the batch took the copies for its own images and moved its rows to them (an analyst's export
     into the batch's folder, seen under Xvfb); a CSV there is only a file, and a folder beside the batch is fine."""

@@ -4,22 +4,22 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="88"/>
+        <location filename="../ui/batch_list.py" line="89"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="91"/>
+        <location filename="../ui/batch_list.py" line="92"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="93"/>
+        <location filename="../ui/batch_list.py" line="94"/>
         <source>{who} is on it now</source>
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="284"/>
+        <location filename="../ui/batch_list.py" line="288"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -1320,39 +1320,39 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="56"/>
+        <location filename="../ui/welcome.py" line="57"/>
         <source>{n} unreadable</source>
         <translation>無法讀取 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="59"/>
+        <location filename="../ui/welcome.py" line="60"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="73"/>
+        <location filename="../ui/welcome.py" line="74"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="118"/>
+        <location filename="../ui/welcome.py" line="119"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with {accept} or correct with {topk} or {picker}.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 {accept} 接受，按 {topk} 或 {picker} 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="127"/>
+        <location filename="../ui/welcome.py" line="128"/>
         <source>Open a folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="78"/>
+        <location filename="../ui/welcome.py" line="79"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="86"/>
+        <location filename="../ui/welcome.py" line="87"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1450,17 +1450,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="44"/>
-        <location filename="../ui/statusbar.py" line="102"/>
+        <location filename="../ui/statusbar.py" line="106"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="77"/>
+        <location filename="../ui/statusbar.py" line="81"/>
         <source>Database not answering since {time}</source>
         <translation>資料庫自 {time} 起無回應</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="79"/>
+        <location filename="../ui/statusbar.py" line="83"/>
         <source>Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is open.
 
 {why}</source>
@@ -1469,57 +1469,57 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
 {why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="85"/>
+        <location filename="../ui/statusbar.py" line="89"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="89"/>
+        <location filename="../ui/statusbar.py" line="93"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="90"/>
+        <location filename="../ui/statusbar.py" line="94"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="100"/>
+        <location filename="../ui/statusbar.py" line="104"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="104"/>
+        <location filename="../ui/statusbar.py" line="108"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="105"/>
+        <location filename="../ui/statusbar.py" line="109"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="108"/>
+        <location filename="../ui/statusbar.py" line="112"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="111"/>
+        <location filename="../ui/statusbar.py" line="115"/>
         <source>Runs on {engine}</source>
         <translation>執行引擎：{engine}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="113"/>
+        <location filename="../ui/statusbar.py" line="117"/>
         <source>Not on its fastest path: {why}</source>
         <translation>未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="198"/>
+        <location filename="../ui/statusbar.py" line="202"/>
         <source>Batch predicted (the last {n} in {time})</source>
         <translation>批次已預測完成（最後 {n} 張，用時 {time}）</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="200"/>
+        <location filename="../ui/statusbar.py" line="204"/>
         <source>Predicted, but {n} files not reached (a share away?): predicted once they are read</source>
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
@@ -1694,17 +1694,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="132"/>
+        <location filename="../ui/statusbar.py" line="136"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="133"/>
+        <location filename="../ui/statusbar.py" line="137"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="138"/>
+        <location filename="../ui/statusbar.py" line="142"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1734,43 +1734,43 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="309"/>
+        <location filename="../ui/batch_opening.py" line="312"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="310"/>
+        <location filename="../ui/batch_opening.py" line="313"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="357"/>
+        <location filename="../ui/batch_opening.py" line="360"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="359"/>
+        <location filename="../ui/batch_opening.py" line="362"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="366"/>
+        <location filename="../ui/batch_opening.py" line="369"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="157"/>
+        <location filename="../ui/statusbar.py" line="161"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="186"/>
+        <location filename="../ui/statusbar.py" line="190"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="70"/>
-        <location filename="../ui/main_window.py" line="482"/>
+        <location filename="../ui/main_window.py" line="483"/>
         <location filename="../ui/queue_actions.py" line="229"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1791,12 +1791,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="570"/>
+        <location filename="../ui/main_window.py" line="571"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="571"/>
+        <location filename="../ui/main_window.py" line="572"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1805,7 +1805,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="119"/>
+        <location filename="../ui/statusbar.py" line="123"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -2207,8 +2207,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="414"/>
-        <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
-        <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
+        <source> ({k} images skipped: their files are gone or hold another picture now, or their types are not in their model&apos;s tree)</source>
+        <translation>（略過 {k} 張影像：檔案已不存在或已換成另一張影像，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="418"/>

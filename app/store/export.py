@@ -83,7 +83,8 @@ class ExportResult:
         count: rows exported.
         path: the CSV/JSON file, or the folder for ``imagefolder``.
         skipped: ``(path, reason)`` for judged images in scope that were not exported (leaf not in the
-            taxonomy, file missing when copying). An image undone back to pending is not judged: not listed.
+            taxonomy, file missing when copying, or holding another picture than the one judged: written over). An
+            image undone back to pending is not judged: not listed.
         missing: the paths of CSV or JSON rows written whose file is not there now (moved or deleted since it was
             judged): the label is kept, but training on the export skips them.
         undecided: of ``count``, the rows of images no person decided (auto, waiting, unreadable).

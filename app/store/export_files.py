@@ -4,6 +4,7 @@ the notes' ``notes.csv``); and the check of where they go. No database here."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
+from models.hashing import CHUNK
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
@@ -66,11 +68,42 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copyfile(source, target)
+            same = _copy_checked(source, target, row.sha256)
         except OSError as exc:
             skipped.append((row.path, f"cannot copy: {exc.strerror or exc}"))
             continue
+        if not same:
+            skipped.append((row.path, REPLACED_REASON))
+            continue
         yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
+
+
+REPLACED_REASON = "its file holds another picture now (written over since it was judged): not copied"
+"""Why an ImageFolder export left out a judged image whose file no longer holds the picture judged (a folder's file
+written over with another picture kept its path: it was copied under the old picture's type, training data a
+retraining learns wrong)."""
+
+
+def _copy_checked(source: Path, target: Path, sha256: str) -> bool:
+    """Copy ``source`` to ``target`` hashing it on the way (one read); True when its bytes are those of ``sha256``,
+    else the copy is removed and False.
+
+    Raises:
+        OSError: the file cannot be read or the copy written (no copy is left).
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+    except OSError:
+        target.unlink(missing_ok=True)
+        raise
+    if sha256 and digest.hexdigest() != sha256:
+        target.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:

@@ -412,8 +412,8 @@ def export_done_text(res) -> str:
                 QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
     if res.skipped:
         text += QCoreApplication.translate(
-            "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
-            k=len(res.skipped))
+            "Main", " ({k} images skipped: their files are gone or hold another picture now, or their types are not in "
+                    "their model's tree)").format(k=len(res.skipped))
     if res.missing:
         text += QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
             k=len(res.missing))
