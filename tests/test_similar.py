@@ -289,3 +289,19 @@ def test_a_click_on_a_similar_case_of_another_batch_asks_before_leaving_this_one
         assert asked == []
     finally:
         win.close()
+
+
+def test_a_similar_case_whose_file_was_written_over_shows_no_picture(engine, tmp_path):
+    """Its path seen later holding another picture (the file written over): the case is listed without a path (its
+    tile says its name, not the other picture under its type); the other picture's own case keeps the path."""
+    judged = add(engine, "old", unit(1), folder=tmp_path)
+    judge(engine, judged, "final1")
+    kept = add(engine, "kept", unit(2), folder=tmp_path)
+    judge(engine, kept, "final2")
+    with session_scope(engine) as s:  # the same path, another picture, seen later
+        newer = repo.get_or_create_image(s, sha("new picture"), tmp_path / "old.png", 8, 8).image_id
+        assert queries.written_over(s, {judged: str(tmp_path / "old.png"), kept: str(tmp_path / "kept.png"),
+                                        newer: str(tmp_path / "old.png")}) == {judged}
+        found = embeddings.judged_embeddings(s, model_version=V1)
+    paths = dict(zip(found.image_ids.tolist(), found.paths, strict=True))
+    assert paths == {judged: "", kept: str(tmp_path / "kept.png")}
