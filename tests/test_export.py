@@ -263,6 +263,17 @@ def test_an_imagefolder_export_leaves_out_a_file_written_over_with_another_pictu
     assert [(Path(p).name, r) for p, r in result.skipped] == [("b.png", REPLACED_REASON)]
     assert not any(p.name.endswith("_b.png") for p in out.rglob("*.png"))  # no copy left behind
     assert "b.png" not in (out / "manifest.csv").read_text(encoding="utf-8-sig")
+    assert not [p for p in out.rglob("*") if ".part-" in p.name]
+    # exported again into the first export's folder: its copy of the judged picture stays, and is exported
+    (copy,) = [p for p in (tmp_path / "before").rglob("*_b.png")]
+    kept = copy.read_bytes()
+    again = export_labels(store.engine, tmp_path / "before", "imagefolder")
+    assert again.count == whole.count and not again.skipped and copy.read_bytes() == kept
+    from app.store.export_files import _copy_checked
+
+    with pytest.raises(FileNotFoundError):  # the file not reached (a share away) as it is copied: the copy stays too
+        _copy_checked(tmp_path / "away" / "b.png", copy, "0" * 64)
+    assert copy.read_bytes() == kept and not [p for p in copy.parent.iterdir() if ".part-" in p.name]
 
 
 def test_an_imagefolder_export_into_a_batchs_folder_is_refused(store: Store, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
-from models.hashing import CHUNK
+from models.hashing import CHUNK, file_sha256
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
@@ -85,25 +85,26 @@ retraining learns wrong)."""
 
 
 def _copy_checked(source: Path, target: Path, sha256: str) -> bool:
-    """Copy ``source`` to ``target`` hashing it on the way (one read); True when its bytes are those of ``sha256``,
-    else the copy is removed and False.
+    """Copy ``source`` to ``target`` hashing it on the way (one read, into a file beside ``target`` put in its place
+    once it checks out); True when its bytes are those of ``sha256``, else False and ``target`` is as it was (an
+    earlier export's copy of the judged picture stays, and is exported: True).
 
     Raises:
-        OSError: the file cannot be read or the copy written (no copy is left).
+        OSError: the file cannot be read or the copy written (``target`` as it was).
     """
     digest = hashlib.sha256()
+    part = target.with_name(f".{target.name}.part-{os.getpid()}")
     try:
-        with open(source, "rb") as src, open(target, "wb") as dst:
+        with open(source, "rb") as src, open(part, "wb") as dst:
             for chunk in iter(lambda: src.read(CHUNK), b""):
                 digest.update(chunk)
                 dst.write(chunk)
-    except OSError:
-        target.unlink(missing_ok=True)
-        raise
-    if sha256 and digest.hexdigest() != sha256:
-        target.unlink(missing_ok=True)
-        return False
-    return True
+        if sha256 and digest.hexdigest() != sha256:  # an earlier export's copy of the judged picture still serves
+            return target.is_file() and file_sha256(target) == sha256
+        os.replace(part, target)
+        return True
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
