@@ -409,3 +409,9 @@ def test_a_judged_image_whose_file_is_gone_says_so_beside_its_badge(presenter, q
     tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("\nfile not found") and "\naccepted · " in tip, tip
     assert model.data(model.index(1), Qt.ItemDataRole.ToolTipRole).count("not a recognised image format") == 1
+    asked: list = []
+    model.pool.start = asked.append  # (the thumbnails' decoding)
+    model.set_rows([undecided, presenter.list_row(0)])
+    assert model.data(model.index(0), Qt.ItemDataRole.DecorationRole).isNull()  # written over: no picture
+    model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
+    assert [job.path for job in asked] == [presenter.list_row(0).path]  # only the other row's file is decoded

@@ -125,7 +125,10 @@ def _classify(*args: str, tmp_path: Path, process: bool = False) -> subprocess.C
     with mock.patch.dict(os.environ, {"FMA_JUDGE_SETTINGS": str(tmp_path / "settings.ini")}), \
             mock.patch.object(commands, "_yield_to_windows", lambda: None), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # (nice would stay on this worker)
-        rc = main(["classify", *args])
+        try:
+            rc = main(["classify", *args])
+        except SystemExit as exc:  # argparse's usage error: the exit status a process would have
+            rc = exc.code if isinstance(exc.code, int) else 1
     return subprocess.CompletedProcess(["fma-judge", "classify", *args], rc, out.getvalue(), err.getvalue())
 
 

@@ -291,17 +291,41 @@ def test_a_click_on_a_similar_case_of_another_batch_asks_before_leaving_this_one
         win.close()
 
 
-def test_a_similar_case_whose_file_was_written_over_shows_no_picture(engine, tmp_path):
-    """Its path seen later holding another picture (the file written over): the case is listed without a path (its
-    tile says its name, not the other picture under its type); the other picture's own case keeps the path."""
+def test_a_similar_case_whose_file_was_written_over_shows_no_picture(qtbot, engine, tmp_path, taxonomy,
+                                                                    monkeypatch):
+    """Its path seen later holding another picture (the file written over, found when a folder is opened again,
+    after the cases were loaded): the case is marked, its tile shows no picture (it showed the other picture under
+    the judged type) and says why, and it is no reference; the other cases keep theirs."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.similar_panel import SimilarPanel
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
     judged = add(engine, "old", unit(1), folder=tmp_path)
     judge(engine, judged, "final1")
-    kept = add(engine, "kept", unit(2), folder=tmp_path)
-    judge(engine, kept, "final2")
+    kept = add(engine, "kept", unit(1) + 0.1 * unit(2), folder=tmp_path)
+    judge(engine, kept, "final1")
+    query = add(engine, "query", unit(1), folder=tmp_path)
+    for name in ("old", "kept"):
+        write_image(tmp_path / f"{name}.png", size=(40, 30), seed=len(name))
+    cases = SimilarCases(engine)
+    assert not any(c.replaced for c in cases.similar_to_image(query, V1))  # loaded before the file is written over
     with session_scope(engine) as s:  # the same path, another picture, seen later
         newer = repo.get_or_create_image(s, sha("new picture"), tmp_path / "old.png", 8, 8).image_id
         assert queries.written_over(s, {judged: str(tmp_path / "old.png"), kept: str(tmp_path / "kept.png"),
                                         newer: str(tmp_path / "old.png")}) == {judged}
-        found = embeddings.judged_embeddings(s, model_version=V1)
-    paths = dict(zip(found.image_ids.tolist(), found.paths, strict=True))
-    assert paths == {judged: "", kept: str(tmp_path / "kept.png")}
+    found = {c.image_id: c for c in cases.similar_to_image(query, V1)}
+    assert found[judged].replaced and found[judged].path == str(tmp_path / "old.png") and not found[kept].replaced
+    assert [c.image_id for c in cases.references(query, V1, ["final1"])] == [kept]  # a reference shows its picture
+    panel = SimilarPanel(taxonomy, "en")
+    qtbot.addWidget(panel)
+    asked: list = []
+    real_start = panel.pool.start
+    monkeypatch.setattr(panel.pool, "start", lambda job: (asked.append(job.path), real_start(job))[1])
+    panel.set_cases(list(found.values()))
+    assert asked == [str(tmp_path / "kept.png")]  # the written-over file is not decoded
+    row = [c.image_id for c in found.values()].index(judged)
+    assert panel.tiles.item(row).toolTip().endswith("\nits file holds another picture now")
+    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    QApplication.processEvents()
+    assert panel.tiles.item(row).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name() == "#3c4043"  # the grey tile

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from app.store import embeddings
 from app.store.db import session_scope
+from app.store.queries import written_over
 from app.store.records import decode_embedding
 from app.store.schema import ModelVersion, Prediction
 
@@ -43,6 +44,7 @@ class SimilarCase:
     similarity: float
     analyst: str
     judged_at: dt.datetime
+    replaced: bool = False  # its file was seen later holding another picture (written over): nothing to show of it
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -200,7 +202,8 @@ class SimilarCases:
         Returns an empty list when the image has no embedding from ``model_version``.
         """
         embedding = self._embedding(image_id, model_version)
-        return [] if embedding is None else self.query(embedding, k=k, exclude_image_id=image_id, at_least=at_least)
+        return [] if embedding is None else self._marked(
+            self.query(embedding, k=k, exclude_image_id=image_id, at_least=at_least))
 
     def references(self, image_id: int, model_version: str, leaves: Sequence[str],
                    per_leaf: int = 3) -> list[SimilarCase]:
@@ -209,8 +212,19 @@ class SimilarCases:
         embedding = self._embedding(image_id, model_version)
         if embedding is None:
             return []
-        return [case for leaf in dict.fromkeys(leaves)
-                for case in self.query(embedding, k=per_leaf, exclude_image_id=image_id, leaves=(leaf,))]
+        return [case for case in self._marked([
+            case for leaf in dict.fromkeys(leaves)
+            for case in self.query(embedding, k=per_leaf, exclude_image_id=image_id, leaves=(leaf,))])
+            if not case.replaced]  # (a reference shows its picture: one written over has none)
+
+    def _marked(self, cases: list[SimilarCase]) -> list[SimilarCase]:
+        """The cases, those whose file was written over with another picture since marked ``replaced`` (asked when
+        shown: a folder opened again finds it so during a session, long after the cases were loaded)."""
+        if not cases:
+            return cases
+        with session_scope(self.engine, action="read") as s:
+            gone = written_over(s, {c.image_id: c.path for c in cases})
+        return [replace(c, replaced=True) if c.image_id in gone else c for c in cases]
 
     def _embedding(self, image_id: int, model_version: str) -> np.ndarray | None:
         """Refresh, then the stored image's embedding from ``model_version`` (None: it has none)."""

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.store.queries import _JUDGED, _chunks, model_version_id, written_over
+from app.store.queries import _JUDGED, _chunks, model_version_id
 from app.store.records import EMBEDDING_DTYPE
 from app.store.schema import ImagePath, Judgment, Prediction
 
@@ -29,8 +29,7 @@ class JudgedEmbeddings:
         image_ids: int64 (N,).
         matrix: float32 (N, D), as stored (not normalised).
         leaves: the current decision's leaf per row; None for "unknown / new defect type".
-        paths: the most recently seen path per row; "" where a later file at that path holds another picture
-            (written over: the similar cases showed it under this image's type).
+        paths: the most recently seen path per row.
         analysts, judged_at: who made the current decision and when.
         last_judgment_id: the newest judgment id in the store when this was read (for cheap refreshes).
         skipped: images whose stored embedding had another length than the rest.
@@ -124,12 +123,11 @@ def judged_embeddings(
     skipped = tuple(int(r.image_id) for r in rows if len(r.embedding) != width)
     dim = width // np.dtype(EMBEDDING_DTYPE).itemsize
     matrix = np.frombuffer(b"".join(r.embedding for r in keep), dtype=EMBEDDING_DTYPE).reshape(len(keep), dim)
-    gone = written_over(session, {int(r.image_id): r[3] or "" for r in keep})  # its path holds another picture now
     return JudgedEmbeddings(
         image_ids=np.fromiter((r.image_id for r in keep), dtype=np.int64, count=len(keep)),
         matrix=matrix.astype(np.float32),
         leaves=[r.leaf for r in keep],
-        paths=["" if r.image_id in gone else r[3] or "" for r in keep],
+        paths=[r[3] or "" for r in keep],
         analysts=[r.analyst for r in keep],
         judged_at=[r.created_at for r in keep],
         last_judgment_id=last,

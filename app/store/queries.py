@@ -521,14 +521,13 @@ def written_over(session: Session, paths: dict[int, str]) -> set[int]:
     """Of ``{image id: its latest path}``, the images whose path was seen later holding another image: the file
     written over with another picture (a similar case showed that picture under the judged image's type)."""
     newest: dict[str, tuple[dt.datetime, int, int]] = {}
-    # only paths more than one image was seen at (one pass over the path index; asking for each of 100,000 judged
-    # images' paths took 1.7 s of the similar cases' 2.3 s load, python -m bench.store_queue)
-    shared = select(ImagePath.path).group_by(ImagePath.path).having(func.count() > 1)
-    stmt = select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, ImagePath.image_id).where(
-        ImagePath.path.in_(shared))
-    for path, seen, pid, image_id in session.execute(stmt):
-        if path not in newest or (seen, pid) > newest[path][:2]:
-            newest[path] = (seen, pid, image_id)
+    wanted = sorted({p for p in paths.values() if p})  # (a few: the similar cases shown, a page)
+    for start in range(0, len(wanted), _CHUNK):
+        stmt = select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, ImagePath.image_id).where(
+            ImagePath.path.in_(wanted[start : start + _CHUNK]))
+        for path, seen, pid, image_id in session.execute(stmt):
+            if path not in newest or (seen, pid) > newest[path][:2]:
+                newest[path] = (seen, pid, image_id)
     return {i for i, p in paths.items() if p in newest and newest[p][2] != i}
 
 

@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolyg
 from PySide6.QtWidgets import QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from app.services.batch_presenter import ListRow
+from app.store.records import FILE_REPLACED
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.style import STATE_COLOURS, file_reason_text, state_label
 
@@ -83,8 +84,8 @@ class BatchListModel(QAbstractListModel):
             return row.file_name
         if role == self.RowRole:
             return row
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnail(row.path)
+        if role == Qt.ItemDataRole.DecorationRole:  # (a file written over holds another picture: none shown)
+            return QPixmap() if FILE_REPLACED in (row.file_problem, row.label) else self.thumbnail(row.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             note = "\n" + QCoreApplication.translate("BatchList", "Has a note (N to read or edit it)") \
                 if row.has_note else ""

@@ -15,8 +15,10 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
+from app.store.records import FILE_REPLACED
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.prediction_panel import ElidedLabel
+from app.ui.style import file_reason_text
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -117,7 +119,7 @@ class SimilarPanel(QWidget):
         placeholder = QPixmap(TILE, TILE)
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
-            tile = self._tiles.get(case.path)
+            tile = None if case.replaced else self._tiles.get(case.path)  # (its file holds another picture now)
             text = f"{case.similarity * 100:.0f}%\n{self._name(case.final_leaf)}"  # the score first: a long name wraps
             if self.leaves and case.final_leaf in self.leaves:  # the rank first: the name may be cut
                 text = QCoreApplication.translate("Similar", "Top-{k} · {sim}%\n{name}").format(
@@ -130,9 +132,9 @@ class SimilarPanel(QWidget):
                                                                   "Similarity {sim:.3f}").format(
                 file=Path(case.path).name or f"#{case.image_id}", leaf=self._name(case.final_leaf),
                 who=case.analyst, when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-                sim=case.similarity))
+                sim=case.similarity) + ("\n" + file_reason_text(FILE_REPLACED) if case.replaced else ""))
             self.tiles.addItem(item)
-            if case.path and tile is None:
+            if case.path and tile is None and not case.replaced:
                 self.pool.start(ThumbnailJob(case.path, self._signals))
         if not self.cases:
             self.message.setText(message or (QCoreApplication.translate(
@@ -228,7 +230,7 @@ class SimilarPanel(QWidget):
                                                  Qt.TransformationMode.SmoothTransformation)
         self._tiles.put(path, pixmap)
         for row, case in enumerate(self.cases):
-            if case.path == path and row < self.tiles.count():
+            if case.path == path and row < self.tiles.count() and not case.replaced:
                 self.tiles.item(row).setIcon(QIcon(pixmap))
 
     def _open(self, item: QListWidgetItem) -> None:
