@@ -574,6 +574,35 @@ def test_one_image_the_pane_cannot_show_is_not_judged_by_its_keys(qtbot, queue_w
 
 @needs_qt
 @SQLITE_ONLY
+def test_an_image_whose_file_was_written_over_shows_no_picture_and_is_not_judged_by_its_keys(
+        qtbot, queue_window, engine, store) -> None:
+    """Its file written over with another picture (seen at its path since, an image of its own): the pane and the
+    tile showed that picture under this image's prediction, and Enter accepted it. Nothing is shown, the pane says
+    why, and its keys judge nothing."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    path = view.model.rows[_ids(view).index(store["img0"])].path
+    with session_scope(engine) as s:  # the folder opened again: another picture at its path
+        repo.get_or_create_image(s, "f" * 64, path, 8, 8)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    row = _ids(view).index(store["img0"])
+    assert view.model.rows[row].replaced and not any(r.replaced for i, r in enumerate(view.model.rows) if i != row)
+    view.table.selectRow(row)
+    qtbot.waitUntil(lambda: view.detail.unshown is not None and view.detail.unshown[0] == store["img0"],
+                    timeout=10_000)
+    assert view.detail.viewer._message.text() == "its file holds another picture now"
+    assert not view.detail.viewer.has_image and not view.accept_btn.isEnabled()
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert view.status_label.text() == (f"Nothing judged: {Path(path).name} cannot be shown (its file holds another "
+                                        "picture now)")
+    with session_scope(engine, action="read") as s:
+        assert store["img0"] not in repo.current_judgments(s, [store["img0"]])
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_the_filters_keep_their_place_when_the_counts_arrive(qtbot, queue_window) -> None:
     """The rows come first, the counts a moment later: the menus keep their width (the filters right of them
     jumped under the pointer), and their lists open as wide as their longest item."""

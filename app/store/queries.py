@@ -84,6 +84,8 @@ class QueueRow:
             first) when they hold more than one leaf, else empty (issue #20).
         held_by: the colleague whose window is on the image now (a live claim), or None (filled by
             :meth:`app.services.queue.QueueService.page`).
+        replaced: its path was seen later holding another picture (the file written over): nothing to show of it
+            (the queue showed that picture under the prediction, and Enter accepted it).
     """
 
     image_id: int
@@ -103,6 +105,7 @@ class QueueRow:
     labels: tuple[str, ...] = ()
     judged_labels: tuple[str, ...] = ()
     held_by: str | None = None
+    replaced: bool = False
 
     @property
     def predicted_set(self) -> tuple[str, ...]:
@@ -459,6 +462,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
     page = [found[i] for i in prediction_ids if i in found]
     ids = [r.image_id for r in page]
     paths = latest_paths(session, ids)
+    gone = written_over(session, paths)
     batches: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
     for chunk in _chunks(ids):
         stmt = (
@@ -492,6 +496,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
                 determined=r.determined,
                 labels=tuple(r.labels) if r.labels and len(r.labels) > 1 else (),
                 judged_labels=j.labels if decided and len(j.labels) > 1 else (),
+                replaced=r.image_id in gone,
             )
         )
     return rows

@@ -45,10 +45,11 @@ from shiboken6 import isValid
 
 from app.services.presenter_records import PATH_SEPARATOR
 from app.services.queue import QueueDetail, QueueRow, QueueService
+from app.store.records import FILE_REPLACED
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
 from app.ui.queue_model import GroupRow, QueueTableModel, age_text, set_names
-from app.ui.style import STATE_COLOURS, listed, reason_label, state_label
+from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_label, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import Task, TaskRunner
 
@@ -183,7 +184,7 @@ class GalleryDelegate(QStyledItemDelegate):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(r.adjusted(2, 2, -2, -2), 5, 5)
         thumb = QRect(r.left() + (r.width() - TILE) // 2, r.top() + 4, TILE, TILE)
-        pix = self.loader.get(row.path) if isinstance(row, QueueRow) else None
+        pix = self.loader.get(row.path) if isinstance(row, QueueRow) and not row.replaced else None
         if pix is not None and not pix.isNull():
             p.drawPixmap(thumb.left() + (TILE - pix.width()) // 2, thumb.top() + (TILE - pix.height()) // 2, pix)
         else:
@@ -359,6 +360,12 @@ class QueueDetailPane(QWidget):
     def _load(self) -> None:
         row = self.row
         if row is None:
+            return
+        if row.replaced:  # its file holds another picture now: none shown, and not judged unseen (Enter)
+            self.viewer.set_image(None, file_reason_text(FILE_REPLACED))
+            self.unshown = (row.image_id, FILE_REPLACED)
+            self.imageTried.emit()
+            self._load_detail()
             return
         image_task = Task(decode_qimage, row.path)
         image_task.signals.result.connect(lambda res, r=row: isValid(self) and self._image_ready(r, *res))
