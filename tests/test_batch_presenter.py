@@ -415,3 +415,19 @@ def test_a_judged_image_whose_file_is_gone_says_so_beside_its_badge(presenter, q
     assert model.data(model.index(0), Qt.ItemDataRole.DecorationRole).isNull()  # written over: no picture
     model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
     assert [job.path for job in asked] == [presenter.list_row(0).path]  # only the other row's file is decoded
+
+
+def test_an_image_read_since_the_listing_stays_read_through_the_later_parts(presenter):
+    """A file the listing did not reach (a share away) read since: each later part carries the listing's "file not
+    found" again, which turned its row red again while its picture was on screen."""
+    presenter.grow(OpenedBatch(7, "b", "/b", [], unreadable={4: "file not found"}, continues=True))
+    assert presenter.state(presenter.items[3]) == "error"
+    assert presenter.reached(4) and presenter.state(presenter.items[3]) == "pending"
+    presenter.grow(OpenedBatch(7, "b", "/b", [_item(7)], continues=True,
+                               unreadable={4: "file not found", 7: "not a recognised image format"}))
+    assert presenter.state(presenter.items[3]) == "pending" and presenter.state(presenter.items[6]) == "error"
+    presenter.reached(6)  # read, but its file is not an image: not a reason a read takes away
+    presenter.grow(OpenedBatch(7, "b", "/b", [], continues=True, unreadable={6: "not a recognised image format"}))
+    assert presenter.state(presenter.items[5]) == "error"
+    presenter.open(OpenedBatch(7, "b", "/b", list(presenter.items), unreadable={4: "file not found"}))
+    assert presenter.state(presenter.items[3]) == "error"  # opened again: its listing is new

@@ -75,6 +75,7 @@ class BatchPresenter:
         self.items: list[BatchItem] = []
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
+        self._read_since: set[int] = set()  # images read since the opening (reached): a later part's listing is older
         self._pos: dict[int, int] = {}
         self._states: list[str] = []  # each row's state, and how many rows are in each (counts(), kept in step)
         self._counts: Counter[str] = Counter()
@@ -93,7 +94,7 @@ class BatchPresenter:
         them by a pause; factory-scale walk-through. The ones before it come after the batch's end, as "next"
         wraps)."""
         self.batch = opened
-        self.errors = dict(opened.unreadable)
+        self.errors, self._read_since = dict(opened.unreadable), set()
         self.widened = set()
         self.current = -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
@@ -117,8 +118,10 @@ class BatchPresenter:
         otherwise, are the whole batch, and those held keep what was applied to them since (predictions,
         judgments). The current image stays current. Returns the rows added to the list, at its end (a filter or
         sort set meanwhile lists those it passes after the others: the list never jumps under the analyst)."""
-        newly = [image_id for image_id in opened.unreadable if image_id not in self.errors]  # (each part carries
-        self.errors = {**opened.unreadable, **self.errors}  # every file found unreadable so far: restated once)
+        unreadable = {i: why for i, why in opened.unreadable.items()  # (each part carries every file found
+                      if not (i in self._read_since and is_reach_reason(why))}  # unreadable so far: restated once;
+        newly = [image_id for image_id in unreadable if image_id not in self.errors]  # one read since stays read)
+        self.errors = {**unreadable, **self.errors}
         for i in (self._pos.get(image_id) for image_id in newly):  # rows held, unreadable now
             if i is not None:
                 self._restate(i)
@@ -296,6 +299,7 @@ class BatchPresenter:
         session too): that error goes, and the model should predict it again. Returns whether it had one."""
         i = self._pos.get(image_id)
         had = is_reach_reason(self.errors.get(image_id, ""))
+        self._read_since.add(image_id)
         if had:
             del self.errors[image_id]
         if i is not None:
