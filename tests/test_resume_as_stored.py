@@ -130,6 +130,25 @@ def test_a_known_file_that_cannot_be_decoded_is_marked_on_the_row_listed_before(
     assert presenter.list_row(presenter.row_of(rest.items[0].image.image_id)).state == "error"
 
 
+def test_a_file_written_over_with_a_copy_of_another_picture_of_the_batch_is_marked_so(engine, tmp_path) -> None:
+    """A file written over with the bytes of another file of the folder was taken for a copy ("the same picture as
+    img_3.png: the batch holds it once"): its old image showed img_3's picture under its judgment, with its keys on
+    (shift lead's walk-through). Its picture is in no file now: written over, as with any other picture."""
+    folder = _folder(tmp_path / "lot")
+    first = batches.open_folder(engine, folder)
+    (folder / "img_1.png").write_bytes((folder / "img_3.png").read_bytes())
+    parts: list = []
+    rest = batches.open_folder(engine, folder, first_part=parts.append)
+    old = first.items[1].image.image_id
+    assert rest.unreadable == {old: FILE_REPLACED} and rest.items == []
+    assert [why for path, why in rest.skipped] == ["the same picture as img_3.png: the batch holds it once, under that "
+                                                   "name"]  # the file itself, in the list of files left out
+    presenter = BatchPresenter()
+    presenter.open(parts[0])
+    presenter.grow(rest)
+    assert presenter.errors[old] == FILE_REPLACED and presenter.list_row(1).state == "error"
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, taxonomy) -> Path:
     return make_tiny_bundle(tmp_path_factory.mktemp("stored") / "model", taxonomy, input_size=32)

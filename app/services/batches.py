@@ -19,7 +19,14 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from app.services import file_facts, registrar, spectra
-from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts, same_pictures
+from app.services.file_facts import (
+    FactReader,
+    FolderNotFoundError,
+    header_size,
+    is_same_picture,
+    read_facts,
+    same_pictures,
+)
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import NeverOpenedError
@@ -430,9 +437,10 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     written_ids, written_paths = {i for i, _p in now.values()}, {p for _i, p in now.values()}
     why_left = dict(skipped)
     for it in shown:  # a row handed over before whose picture is in no file now: deleted (it waited for good), or
-        if it.image.image_id not in written_ids and it.image.image_id not in unreadable:  # written over
-            unreadable[it.image.image_id] = FILE_REPLACED if it.image.path in written_paths else why_left.get(
-                it.image.path, "file not found")
+        if it.image.image_id not in written_ids and it.image.image_id not in unreadable:  # written over (with a
+            why = why_left.get(it.image.path, "file not found")  # copy of another of the batch's pictures too)
+            unreadable[it.image.image_id] = FILE_REPLACED if it.image.path in written_paths or is_same_picture(why) \
+                else why
     items = batch_items(engine, batch_id, model_version, start=delivered)
     opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                          stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))

@@ -174,6 +174,15 @@ class FactReader:
             self._pool = None
 
 
+SAME_PICTURE = "the same picture as "
+"""How a copy's reason in ``skipped`` starts (:func:`same_pictures`)."""
+
+
+def is_same_picture(reason: str) -> bool:
+    """Whether a left-out file's reason says it holds the same picture as another file of the batch."""
+    return reason.startswith(SAME_PICTURE)
+
+
 def same_pictures(files: Sequence[tuple[int, str]], listed: dict[int, str], skipped: list[tuple[str, str]]) -> None:
     """Files that are the same picture as another of the batch (a copy under another name), given as ``(image id,
     path)`` in the order registered: the batch holds the picture once, under the last of its names (``listed``:
@@ -182,8 +191,7 @@ def same_pictures(files: Sequence[tuple[int, str]], listed: dict[int, str], skip
     for image_id, path in files:
         earlier = listed.get(image_id)
         if earlier is not None and earlier != path:
-            skipped.append((earlier, f"the same picture as {Path(path).name}: the batch holds it once, under that "
-                                     "name"))
+            skipped.append((earlier, f"{SAME_PICTURE}{Path(path).name}: the batch holds it once, under that name"))
         listed[image_id] = path
 
 
