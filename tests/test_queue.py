@@ -599,6 +599,16 @@ def test_an_image_whose_file_was_written_over_shows_no_picture_and_is_not_judged
                                         "picture now)")
     with session_scope(engine, action="read") as s:
         assert store["img0"] not in repo.current_judgments(s, [store["img0"]])
+    # in bulk neither (Ctrl+A, Enter accepted it with the others): the others are judged, it is not
+    qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    others = [r.image_id for r in view.selected_rows() if not r.replaced and r.state == "rejudge"]
+    assert len(view.selected_rows()) > 1 and others
+    view._bulk_accept_confirmed = lambda rows: True  # (the question a large selection asks)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    with session_scope(engine, action="read") as s:
+        judged = repo.current_judgments(s, [store["img0"], *others])
+    assert store["img0"] not in judged and set(others) <= set(judged)
 
 
 @needs_qt

@@ -4,22 +4,22 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="89"/>
+        <location filename="../ui/batch_list.py" line="90"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="92"/>
+        <location filename="../ui/batch_list.py" line="93"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="94"/>
+        <location filename="../ui/batch_list.py" line="95"/>
         <source>{who} is on it now</source>
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="288"/>
+        <location filename="../ui/batch_list.py" line="289"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -2374,7 +2374,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="410"/>
-        <location filename="../ui/queue_gallery.py" line="427"/>
+        <location filename="../ui/queue_gallery.py" line="434"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2850,66 +2850,66 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="175"/>
+        <location filename="../ui/queue_gallery.py" line="176"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="193"/>
+        <location filename="../ui/queue_gallery.py" line="194"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="351"/>
+        <location filename="../ui/queue_gallery.py" line="352"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="353"/>
+        <location filename="../ui/queue_gallery.py" line="354"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="355"/>
+        <location filename="../ui/queue_gallery.py" line="356"/>
         <location filename="../ui/queue_view.py" line="329"/>
         <location filename="../ui/queue_view.py" line="349"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="403"/>
+        <location filename="../ui/queue_gallery.py" line="410"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="404"/>
+        <location filename="../ui/queue_gallery.py" line="411"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="415"/>
+        <location filename="../ui/queue_gallery.py" line="422"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="150"/>
-        <location filename="../ui/queue_gallery.py" line="435"/>
+        <location filename="../ui/queue_gallery.py" line="151"/>
+        <location filename="../ui/queue_gallery.py" line="442"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="214"/>
+        <location filename="../ui/queue_gallery.py" line="215"/>
         <location filename="../ui/queue_model.py" line="181"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="417"/>
+        <location filename="../ui/queue_gallery.py" line="424"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="443"/>
+        <location filename="../ui/queue_gallery.py" line="450"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -3009,167 +3009,172 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="257"/>
+        <location filename="../ui/queue_actions.py" line="248"/>
+        <source>Nothing judged: their files hold another picture now</source>
+        <translation>未判定：這些影像的檔案現在是另一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="264"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="257"/>
+        <location filename="../ui/queue_actions.py" line="264"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="275"/>
+        <location filename="../ui/queue_actions.py" line="282"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="284"/>
+        <location filename="../ui/queue_actions.py" line="291"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="287"/>
+        <location filename="../ui/queue_actions.py" line="294"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="298"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="294"/>
+        <location filename="../ui/queue_actions.py" line="301"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="310"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="317"/>
+        <location filename="../ui/queue_actions.py" line="324"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="333"/>
+        <location filename="../ui/queue_actions.py" line="340"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="335"/>
+        <location filename="../ui/queue_actions.py" line="342"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="338"/>
+        <location filename="../ui/queue_actions.py" line="345"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="339"/>
+        <location filename="../ui/queue_actions.py" line="346"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="351"/>
+        <location filename="../ui/queue_actions.py" line="358"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="365"/>
+        <location filename="../ui/queue_actions.py" line="372"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="371"/>
+        <location filename="../ui/queue_actions.py" line="378"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="382"/>
+        <location filename="../ui/queue_actions.py" line="389"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="388"/>
+        <location filename="../ui/queue_actions.py" line="395"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="401"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="395"/>
+        <location filename="../ui/queue_actions.py" line="402"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="406"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="407"/>
+        <location filename="../ui/queue_actions.py" line="414"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="417"/>
+        <location filename="../ui/queue_actions.py" line="424"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="425"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="429"/>
+        <location filename="../ui/queue_actions.py" line="436"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="430"/>
+        <location filename="../ui/queue_actions.py" line="437"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="431"/>
+        <location filename="../ui/queue_actions.py" line="438"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="432"/>
+        <location filename="../ui/queue_actions.py" line="439"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="441"/>
+        <location filename="../ui/queue_actions.py" line="448"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="445"/>
+        <location filename="../ui/queue_actions.py" line="452"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="446"/>
+        <location filename="../ui/queue_actions.py" line="453"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="466"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="467"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3178,57 +3183,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="479"/>
+        <location filename="../ui/queue_actions.py" line="486"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="482"/>
+        <location filename="../ui/queue_actions.py" line="489"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="486"/>
+        <location filename="../ui/queue_actions.py" line="493"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="497"/>
+        <location filename="../ui/queue_actions.py" line="504"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="501"/>
+        <location filename="../ui/queue_actions.py" line="508"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="504"/>
+        <location filename="../ui/queue_actions.py" line="511"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="508"/>
+        <location filename="../ui/queue_actions.py" line="515"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="510"/>
+        <location filename="../ui/queue_actions.py" line="517"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="522"/>
+        <location filename="../ui/queue_actions.py" line="529"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="528"/>
+        <location filename="../ui/queue_actions.py" line="535"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="531"/>
+        <location filename="../ui/queue_actions.py" line="538"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3259,25 +3264,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="61"/>
-        <location filename="../ui/similar_panel.py" line="145"/>
+        <location filename="../ui/similar_panel.py" line="63"/>
+        <location filename="../ui/similar_panel.py" line="147"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="108"/>
+        <location filename="../ui/similar_panel.py" line="110"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="123"/>
+        <location filename="../ui/similar_panel.py" line="125"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="129"/>
+        <location filename="../ui/similar_panel.py" line="131"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3286,32 +3291,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="138"/>
+        <location filename="../ui/similar_panel.py" line="140"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="139"/>
+        <location filename="../ui/similar_panel.py" line="141"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="146"/>
+        <location filename="../ui/similar_panel.py" line="148"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="147"/>
+        <location filename="../ui/similar_panel.py" line="149"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="156"/>
+        <location filename="../ui/similar_panel.py" line="158"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="159"/>
+        <location filename="../ui/similar_panel.py" line="161"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>

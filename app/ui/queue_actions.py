@@ -242,6 +242,13 @@ class QueueActions:
         selected = self.selected_rows()
         if self._not_shown(selected):
             return [], 0, 0
+        # an image whose file holds another picture now is never judged unseen, in bulk neither (Ctrl+A, Enter
+        # accepted it: its picture is gone for good)
+        if (gone := [r for r in selected if r.replaced]) and len(gone) == len(selected):
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Nothing judged: their files hold another picture now"))
+            return [], 0, 0
+        selected = [r for r in selected if not r.replaced]
         waiting = [r for r in selected if r.state == "rejudge"]
         judged = len(selected) - len(waiting) if waiting else 0
         rows, left = self._free(waiting if judged else selected)
