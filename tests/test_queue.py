@@ -609,6 +609,9 @@ def test_an_image_whose_file_was_written_over_shows_no_picture_and_is_not_judged
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img0"], *others])
     assert store["img0"] not in judged and set(others) <= set(judged)
+    qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # the gallery: its tile says why
+    assert view.active_view() is view.gallery
+    view.gallery.viewport().grab()  # (painted: looked at, the tile is grey with the reason in red)
 
 
 @needs_qt

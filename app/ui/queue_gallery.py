@@ -146,7 +146,8 @@ class GalleryDelegate(QStyledItemDelegate):
         row = index.data(QueueTableModel.RowRole)
         if event.type() != QEvent.Type.ToolTip or not isinstance(row, QueueRow):
             return super().helpEvent(event, view, option, index)
-        lines = [row.path or f"#{row.image_id}", ", ".join(row.batch_names)]
+        lines = [row.path or f"#{row.image_id}", ", ".join(row.batch_names),
+                 file_reason_text(FILE_REPLACED) if row.replaced else ""]
         if row.reasons:
             lines.append(QCoreApplication.translate("Queue", "Sent to a person: {reasons}").format(
                 reasons=listed(reason_label(r) for r in row.reasons)))
@@ -189,9 +190,11 @@ class GalleryDelegate(QStyledItemDelegate):
             p.drawPixmap(thumb.left() + (TILE - pix.width()) // 2, thumb.top() + (TILE - pix.height()) // 2, pix)
         else:
             p.fillRect(thumb, QColor("#3c4043"))
-            if pix is not None:  # decoded, but not an image
-                p.setPen(QColor("#f28b82"))
-                p.drawText(thumb, Qt.AlignmentFlag.AlignCenter, QCoreApplication.translate("Queue", "cannot be read"))
+            if pix is not None or (isinstance(row, QueueRow) and row.replaced):  # decoded, but not an image; or
+                p.setPen(QColor("#f28b82"))  # its file holds another picture now
+                p.drawText(thumb.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                           file_reason_text(FILE_REPLACED) if pix is None else
+                           QCoreApplication.translate("Queue", "cannot be read"))
         if row.state != "rejudge":
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
