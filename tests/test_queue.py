@@ -611,7 +611,9 @@ def test_an_image_whose_file_was_written_over_shows_no_picture_and_is_not_judged
     assert store["img0"] not in judged and set(others) <= set(judged)
     qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # the gallery: its tile says why
     assert view.active_view() is view.gallery
-    view.gallery.viewport().grab()  # (painted: looked at, the tile is grey with the reason in red)
+    shot, tile = view.gallery.viewport().grab().toImage(), view.gallery.visualRect(view.model.index(0, 0))
+    assert "#f28b82" in {shot.pixelColor(x, y).name() for x in range(tile.left(), tile.right())  # the reason, in red
+                         for y in range(tile.top(), tile.top() + tile.height() // 2)}
 
 
 @needs_qt
