@@ -116,8 +116,9 @@ def run_export(args: argparse.Namespace) -> int:
         if len(result.skipped) > 10:
             print(f"  ... and {len(result.skipped) - 10:,} more")
     if result.missing:
-        print(f"Note: {len(result.missing):,} exported row(s) name files that are not there now (moved or deleted "
-              "since they were judged?): their labels are kept, but training skips them. First: "
+        print(f"Note: {len(result.missing):,} exported row(s) name files that are not there now, or hold another "
+              "picture now (moved, deleted or written over since they were judged?): their labels are kept, but "
+              "training skips them. First: "
               + ", ".join(result.missing[:3]))
     return 0
 

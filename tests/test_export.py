@@ -269,6 +269,11 @@ def test_an_imagefolder_export_leaves_out_a_file_written_over_with_another_pictu
     kept = copy.read_bytes()
     again = export_labels(store.engine, tmp_path / "before", "imagefolder")
     assert again.count == whole.count and not again.skipped and copy.read_bytes() == kept
+    with session_scope(store.engine) as s:  # its folder opened again: a's picture seen at b's path, later
+        repo.get_or_create_image(s, file_sha256(store.paths["a"]), store.paths["b"], 8, 8)
+    for fmt in ("csv", "json"):  # a report keeps the row (the label is the record) and says its file is not it
+        report = export_labels(store.engine, tmp_path / f"labels.{fmt}", fmt)
+        assert report.count == whole.count and report.missing == (str(store.paths["b"]),)
     from app.store.export_files import _copy_checked
 
     with pytest.raises(FileNotFoundError):  # the file not reached (a share away) as it is copied: the copy stays too

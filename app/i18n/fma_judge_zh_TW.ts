@@ -2212,8 +2212,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="418"/>
-        <source>; {k} exported rows name files that are not there now</source>
-        <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
+        <source>; {k} exported rows name files that are not there now or hold another picture now</source>
+        <translation>；匯出的列中有 {k} 筆指向目前已不存在或已換成另一張影像的檔案</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="346"/>
@@ -2374,7 +2374,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="410"/>
-        <location filename="../ui/queue_gallery.py" line="434"/>
+        <location filename="../ui/queue_gallery.py" line="437"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2850,66 +2850,66 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="176"/>
+        <location filename="../ui/queue_gallery.py" line="177"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="194"/>
+        <location filename="../ui/queue_gallery.py" line="197"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="352"/>
+        <location filename="../ui/queue_gallery.py" line="355"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="354"/>
+        <location filename="../ui/queue_gallery.py" line="357"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="356"/>
+        <location filename="../ui/queue_gallery.py" line="359"/>
         <location filename="../ui/queue_view.py" line="329"/>
         <location filename="../ui/queue_view.py" line="349"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="410"/>
+        <location filename="../ui/queue_gallery.py" line="413"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="411"/>
+        <location filename="../ui/queue_gallery.py" line="414"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="422"/>
+        <location filename="../ui/queue_gallery.py" line="425"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="151"/>
-        <location filename="../ui/queue_gallery.py" line="442"/>
+        <location filename="../ui/queue_gallery.py" line="152"/>
+        <location filename="../ui/queue_gallery.py" line="445"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="215"/>
+        <location filename="../ui/queue_gallery.py" line="218"/>
         <location filename="../ui/queue_model.py" line="181"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="424"/>
+        <location filename="../ui/queue_gallery.py" line="427"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="450"/>
+        <location filename="../ui/queue_gallery.py" line="453"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>

@@ -86,7 +86,8 @@ class ExportResult:
             taxonomy, file missing when copying, or holding another picture than the one judged: written over). An
             image undone back to pending is not judged: not listed.
         missing: the paths of CSV or JSON rows written whose file is not there now (moved or deleted since it was
-            judged): the label is kept, but training on the export skips them.
+            judged), or holds another picture now (written over): the label is kept, but training on the export
+            skips them (a file written over, by its sha256).
         undecided: of ``count``, the rows of images no person decided (auto, waiting, unreadable).
     """
 
@@ -426,7 +427,7 @@ def _export(
     missing: list[str] = []
     undecided = [0]
     if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
-        rows = _undecided_counted(_noting_missing(rows, missing), undecided)
+        rows = _undecided_counted(_noting_missing(session, rows, missing), undecided)
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: write_csv(rows, out, spectra),
         "json": lambda: write_json(rows, out),
@@ -456,12 +457,33 @@ def _refuse_batch_folder(session: Session, out: Path) -> None:
                 out=str(out), name=str(name), folder=str(folder))
 
 
-def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:
-    """The rows, each whose file is not there now noted in ``missing``."""
+def _noting_missing(session: Session, rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:
+    """The rows, each whose file is not there now, or holds another picture now (written over: the store saw another
+    image at its path since), noted in ``missing``; asked a chunk of rows at a time."""
+    chunk: list[ExportRow] = []
     for row in rows:
-        if not row.path or not Path(row.path).is_file():
-            missing.append(row.path)
-        yield row
+        chunk.append(row)
+        if len(chunk) == _CHECK_CHUNK:
+            yield from _noted(session, chunk, missing)
+            chunk = []
+    yield from _noted(session, chunk, missing)
+
+
+_CHECK_CHUNK = 500
+
+
+def _noted(session: Session, rows: list[ExportRow], missing: list[str]) -> list[ExportRow]:
+    there = {row.path: row.sha256 for row in rows if row.path and Path(row.path).is_file()}
+    newest: dict[str, tuple[Any, int, str]] = {}  # path -> (last seen, id, sha256 of the image seen there last)
+    if there:
+        stmt = (select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, Image.sha256)
+                .join(Image, Image.id == ImagePath.image_id).where(ImagePath.path.in_(sorted(there))))
+        for path, seen, pid, sha in session.execute(stmt):
+            if path not in newest or (seen, pid) > newest[path][:2]:
+                newest[path] = (seen, pid, sha)
+    missing.extend(row.path for row in rows if row.path not in there or (
+        row.path in newest and newest[row.path][2] != row.sha256))
+    return rows
 
 
 def _undecided_counted(rows: Iterator[ExportRow], undecided: list[int]) -> Iterator[ExportRow]:

@@ -415,6 +415,7 @@ def export_done_text(res) -> str:
             "Main", " ({k} images skipped: their files are gone or hold another picture now, or their types are not in "
                     "their model's tree)").format(k=len(res.skipped))
     if res.missing:
-        text += QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
+        text += QCoreApplication.translate(
+            "Main", "; {k} exported rows name files that are not there now or hold another picture now").format(
             k=len(res.missing))
     return text
