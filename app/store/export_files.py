@@ -80,8 +80,8 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
 
 REPLACED_REASON = "its file holds another picture now (written over since it was judged): not copied"
 """Why an ImageFolder export left out a judged image whose file no longer holds the picture judged (a folder's file
-written over with another picture kept its path: it was copied under the old picture's type, training data a
-retraining learns wrong)."""
+written over with another picture kept its path: it was copied under the old picture's type; a training on the
+folder by its class folders learned it so, one on its ``manifest.csv`` skipped it by its sha256)."""
 
 
 def _copy_checked(source: Path, target: Path, sha256: str) -> bool:
