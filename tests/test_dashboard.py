@@ -505,3 +505,46 @@ def test_a_long_load_error_wraps_and_never_widens_the_dashboard(qtbot, engine, t
     QApplication.processEvents()
     assert view.width() == 900 and view.status.width() < 900, (view.width(), view.status.width())
     assert view.status.wordWrap()
+
+
+def test_two_dashboards_drawn_at_once_keep_their_fonts(engine, store, monkeypatch) -> None:
+    """matplotlib's ``rc_context`` puts back the settings it found when it ends: a second dashboard drawn on another
+    thread while the first ended drew its Chinese in DejaVu Sans (boxes; seen as "Glyph … missing" warnings in a
+    CI run). They are drawn one at a time: the second starts with the settings the first put back."""
+    import threading
+
+    import matplotlib
+
+    from app.services import dashboard
+
+    figures = DashboardService(engine).figures(V1, period="week", utc_offset_minutes=0)
+    first_in, first_go, second_in = threading.Event(), threading.Event(), threading.Event()
+    fonts: dict[str, list] = {}
+    real = dashboard._style
+
+    def style(ax, fg, grid):  # called inside the figure's settings, before anything is drawn
+        name = threading.current_thread().name
+        if name not in fonts:
+            if name == "first":
+                first_in.set()
+                assert first_go.wait(10)
+            elif name == "second":
+                second_in.set()
+                first_done.wait(10)  # (without the lock, the first ends meanwhile and puts its settings back)
+            fonts[name] = list(matplotlib.rcParams["font.family"])
+        return real(ax, fg, grid)
+
+    monkeypatch.setattr(dashboard, "_style", style)
+    first_done = threading.Event()
+    first = threading.Thread(target=lambda: (render_dashboard_png(figures, "zh_TW", width_px=1200), first_done.set()),
+                             name="first")
+    second = threading.Thread(target=lambda: render_dashboard_png(figures, "zh_TW", width_px=1200), name="second")
+    first.start()
+    assert first_in.wait(30)
+    second.start()
+    assert not second_in.wait(0.5)  # it waits for the first to end
+    first_go.set()
+    first.join(30)
+    second.join(30)
+    assert not first.is_alive() and not second.is_alive()
+    assert fonts["second"] == fonts["first"] == dashboard._font_families()

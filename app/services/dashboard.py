@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -311,6 +312,12 @@ def render_dashboard_png(
     return buffer.getvalue()
 
 
+_DRAWING = threading.Lock()
+"""One dashboard drawn at a time: matplotlib's ``rc_context`` sets the process's settings and puts back, when it
+ends, those it found; two drawn at once on two threads (a view refreshed twice) ended the first's while the second
+drew, and the second's Chinese came out in boxes (DejaVu Sans, without its CJK fonts)."""
+
+
 @contextlib.contextmanager
 def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, heading: bool,
             row_px: int | None = None):
@@ -321,7 +328,7 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
 
     bg, fg, grid = ("#2b2d31", "#e8eaed", "#4a4e52") if dark else ("white", "#202124", "#dadce0")
     dpi = 100
-    with rc_context(
+    with _DRAWING, rc_context(
         {
             "font.family": _font_families(),
             "axes.unicode_minus": False,
