@@ -76,6 +76,7 @@ class BatchPresenter:
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
         self._read_since: set[int] = set()  # images read since the opening (reached): a later part's listing is older
+        self.turned_unreadable: list[int] = []  # the rows held that the last grow() found unreadable now
         self._pos: dict[int, int] = {}
         self._states: list[str] = []  # each row's state, and how many rows are in each (counts(), kept in step)
         self._counts: Counter[str] = Counter()
@@ -122,9 +123,9 @@ class BatchPresenter:
                       if not (i in self._read_since and is_reach_reason(why))}  # unreadable so far: restated once;
         newly = [image_id for image_id in unreadable if image_id not in self.errors]  # one read since stays read)
         self.errors = {**unreadable, **self.errors}
-        for i in (self._pos.get(image_id) for image_id in newly):  # rows held, unreadable now
-            if i is not None:
-                self._restate(i)
+        self.turned_unreadable = [i for i in map(self._pos.get, newly) if i is not None]  # rows held, unreadable now
+        for i in self.turned_unreadable:
+            self._restate(i)
         if not opened.continues:
             self.batch = opened
             held = {it.image.image_id: it for it in self.items}

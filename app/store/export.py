@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.export_files import check_out, write_csv, write_imagefolder, write_json
+from app.store.queries import seen_last_at
 from app.store.records import AUTO_STATUS, BLIND_REASONS, UNKNOWN_LABEL, ExportRow, is_blind
 from app.store.repo._common import _current_ids, newest_and_decided, normalize_folder
 from app.store.repo.batches import batch_by_ref
@@ -473,16 +474,10 @@ _CHECK_CHUNK = 500
 
 
 def _noted(session: Session, rows: list[ExportRow], missing: list[str]) -> list[ExportRow]:
-    there = {row.path: row.sha256 for row in rows if row.path and Path(row.path).is_file()}
-    newest: dict[str, tuple[Any, int, str]] = {}  # path -> (last seen, id, sha256 of the image seen there last)
-    if there:
-        stmt = (select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, Image.sha256)
-                .join(Image, Image.id == ImagePath.image_id).where(ImagePath.path.in_(sorted(there))))
-        for path, seen, pid, sha in session.execute(stmt):
-            if path not in newest or (seen, pid) > newest[path][:2]:
-                newest[path] = (seen, pid, sha)
+    there = {row.path for row in rows if row.path and Path(row.path).is_file()}
+    newest = seen_last_at(session, there)  # path -> (image id, sha256) of the image seen there last
     missing.extend(row.path for row in rows if row.path not in there or (
-        row.path in newest and newest[row.path][2] != row.sha256))
+        row.path in newest and newest[row.path][1] != row.sha256))
     return rows
 
 

@@ -27,6 +27,7 @@ from app.store.schema import (
     JUDGED_STATUSES,
     Batch,
     BatchImage,
+    Image,
     ImagePath,
     Judgment,
     ModelVersion,
@@ -47,6 +48,7 @@ __all__ = [
     "latest_paths",
     "model_version_id",
     "rejudge_queue",
+    "seen_last_at",
     "written_over",
 ]
 
@@ -525,15 +527,21 @@ def latest_paths(session: Session, image_ids: Sequence[int]) -> dict[int, str]:
 def written_over(session: Session, paths: dict[int, str]) -> set[int]:
     """Of ``{image id: its latest path}``, the images whose path was seen later holding another image: the file
     written over with another picture (a similar case showed that picture under the judged image's type)."""
-    newest: dict[str, tuple[dt.datetime, int, int]] = {}
-    wanted = sorted({p for p in paths.values() if p})  # (a few: the similar cases shown, a page)
+    newest = seen_last_at(session, paths.values())  # (a few: the similar cases shown, a page)
+    return {i for i, p in paths.items() if p in newest and newest[p][0] != i}
+
+
+def seen_last_at(session: Session, paths: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Per path, the image seen there most recently, as ``(image id, sha256)`` (paths never seen are left out)."""
+    newest: dict[str, tuple[dt.datetime, int, int, str]] = {}
+    wanted = sorted({p for p in paths if p})
     for start in range(0, len(wanted), _CHUNK):
-        stmt = select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, ImagePath.image_id).where(
-            ImagePath.path.in_(wanted[start : start + _CHUNK]))
-        for path, seen, pid, image_id in session.execute(stmt):
+        stmt = (select(ImagePath.path, ImagePath.last_seen_at, ImagePath.id, ImagePath.image_id, Image.sha256)
+                .join(Image, Image.id == ImagePath.image_id).where(ImagePath.path.in_(wanted[start : start + _CHUNK])))
+        for path, seen, pid, image_id, sha in session.execute(stmt):
             if path not in newest or (seen, pid) > newest[path][:2]:
-                newest[path] = (seen, pid, image_id)
-    return {i for i, p in paths.items() if p in newest and newest[p][2] != i}
+                newest[path] = (seen, pid, image_id, sha)
+    return {path: (image_id, sha) for path, (_seen, _pid, image_id, sha) in newest.items()}
 
 
 def batch_names(session: Session) -> list[tuple[int, str, dt.datetime]]:

@@ -278,11 +278,9 @@ class BatchOpening:
         self.status.set_skipped(len(self.skipped))
         held = len(self.items)
         shown = self.presenter.current_item  # (the whole batch again: its file may have been renamed)
-        # (each part carries every file found unreadable so far: a row is said so once, not at each of 390 parts)
-        newly = [i for i in opened.unreadable if i not in self.presenter.errors]
         rows = self.presenter.grow(opened)
-        if opened.continues:
-            for row in filter(lambda r: r is not None and r < held, map(self.presenter.row_of, newly)):
+        if opened.continues:  # (a row is said unreadable once, not at each of 390 parts: the presenter's rows)
+            for row in filter(lambda r: r < held, self.presenter.turned_unreadable):
                 self._update_row(row)  # a row listed before, its file unreadable now (a batch resumed as stored)
                 if row == self.current:  # on screen: said so (its file deleted, or written over with another picture)
                     self.presenter.current = -1
