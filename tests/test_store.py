@@ -541,6 +541,28 @@ def test_add_to_batch_positions_and_duplicates(engine: Engine, tmp_path: Path) -
     assert items[0].image.path == str(tmp_path / "copy_of_a.png")
 
 
+def test_an_image_copied_over_another_file_keeps_its_own_name(engine: Engine, tmp_path: Path) -> None:
+    """a.png written over with a copy of b.png, both read in one reading (one time): b's image is still "b.png"
+    wherever its path is shown (the queue listed it as "a.png", beside a.png's own judged image)."""
+    from app.store.queries import latest_paths, written_over
+    from app.store.records import FileSeen
+    from app.store.repo import images as images_module
+
+    with session_scope(engine) as s:
+        a = repo.get_or_create_image(s, sha("a"), tmp_path / "a.png", 8, 8)
+        b = repo.get_or_create_image(s, sha("b"), tmp_path / "b.png", 8, 8)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    with session_scope(engine) as s:
+        images_module.bulk_images(s, [FileSeen(str(tmp_path / "a.png"), 10, 2, sha256=sha("b"), width=8, height=8),
+                             FileSeen(str(tmp_path / "b.png"), 10, 1, sha256=sha("b"), width=8, height=8)], later)
+    with session_scope(engine, action="read") as s:
+        assert latest_paths(s, [a.image_id, b.image_id]) == {a.image_id: str(tmp_path / "a.png"),
+                                                             b.image_id: str(tmp_path / "b.png")}
+        assert repo.image_paths(s, b.image_id) == [str(tmp_path / "b.png"), str(tmp_path / "a.png")]
+        assert written_over(s, {a.image_id: str(tmp_path / "a.png"), b.image_id: str(tmp_path / "b.png")}) == {
+            a.image_id}
+
+
 @pytest.mark.parametrize("race", [False, True], ids=["bulk", "race"])
 def test_add_files_to_batch_does_what_the_per_file_functions_do(engine: Engine, tmp_path: Path, monkeypatch,
                                                                  race: bool) -> None:

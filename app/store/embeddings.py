@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.store.queries import _JUDGED, _chunks, model_version_id
 from app.store.records import EMBEDDING_DTYPE
-from app.store.schema import ImagePath, Judgment, Prediction
+from app.store.schema import IMAGE_PATH_ORDER, ImagePath, Judgment, Prediction
 
 __all__ = ["JudgedEmbeddings", "images_judged_after", "judged_embeddings", "last_judgment_id"]
 
@@ -86,7 +86,7 @@ def judged_embeddings(
         latest_path = (
             select(ImagePath.path)
             .where(ImagePath.image_id == cur.c.image_id)
-            .order_by(ImagePath.last_seen_at.desc(), ImagePath.id.desc())
+            .order_by(*IMAGE_PATH_ORDER)
             .limit(1)
             .correlate(cur)
             .scalar_subquery()

@@ -46,6 +46,7 @@ from app.store.repo._common import _current_ids, newest_and_decided, normalize_f
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
+    IMAGE_PATH_ORDER,
     JUDGED_STATUSES,
     Batch,
     BatchImage,
@@ -241,7 +242,7 @@ def iter_export_rows(
     latest_path = (
         select(ImagePath.path)
         .where(ImagePath.image_id == Image.id)
-        .order_by(ImagePath.last_seen_at.desc(), ImagePath.id.desc())
+        .order_by(*IMAGE_PATH_ORDER)
         .limit(1)
         .correlate(Image)
         .scalar_subquery()

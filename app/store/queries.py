@@ -24,6 +24,7 @@ from app.store.bulk import bulk_judge  # (re-exported: the queue's bulk actions)
 from app.store.queue_order import REASONS, by_determined_ids, by_type_ids, order_terms
 from app.store.records import BLIND_REASONS
 from app.store.schema import (
+    IMAGE_PATH_ORDER,
     JUDGED_STATUSES,
     Batch,
     BatchImage,
@@ -512,16 +513,14 @@ def analysts(session: Session) -> list[str]:
 
 
 def latest_paths(session: Session, image_ids: Sequence[int]) -> dict[int, str]:
-    """Per image, the path it was seen at most recently."""
-    found: dict[int, tuple[dt.datetime, int, str]] = {}
+    """Per image, its path by :data:`~app.store.schema.IMAGE_PATH_ORDER` (the most recently seen; its own name first)."""
+    found: dict[int, str] = {}
     for chunk in _chunks(image_ids):
-        stmt = select(ImagePath.image_id, ImagePath.last_seen_at, ImagePath.id, ImagePath.path).where(
-            ImagePath.image_id.in_(chunk)
-        )
-        for image_id, seen, pid, path in session.execute(stmt):
-            if image_id not in found or (seen, pid) > found[image_id][:2]:
-                found[image_id] = (seen, pid, path)
-    return {i: v[2] for i, v in found.items()}
+        stmt = select(ImagePath.image_id, ImagePath.path).where(ImagePath.image_id.in_(chunk)).order_by(
+            *IMAGE_PATH_ORDER)
+        for image_id, path in session.execute(stmt):
+            found.setdefault(image_id, path)
+    return found
 
 
 def written_over(session: Session, paths: dict[int, str]) -> set[int]:

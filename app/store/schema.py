@@ -175,6 +175,12 @@ class ImagePath(Base):
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# An image's path, when it was seen at several: the most recently seen; of those seen at the same time, the one it
+# was seen at first (its own name: a copy of it written over another file, read in the same reading, showed the
+# image under the other file's name in the queue, beside that file's own judged image); then the newest row.
+IMAGE_PATH_ORDER = (ImagePath.last_seen_at.desc(), ImagePath.first_seen_at, ImagePath.id.desc())
+
+
 class BatchImage(Base):
     """Membership of an image in a batch, its position there and the path it was opened from."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.store.records import FileSeen, ImageRecord
 from app.store.repo._common import _batched, _check_sha256, _insert_or_existing, _path_text
-from app.store.schema import Image, ImagePath, utcnow
+from app.store.schema import IMAGE_PATH_ORDER, Image, ImagePath, utcnow
 
 
 def _touch_path(
@@ -105,7 +105,7 @@ def image_paths(session: Session, image_id: int) -> list[str]:
     stmt = (
         select(ImagePath.path)
         .where(ImagePath.image_id == image_id)
-        .order_by(ImagePath.last_seen_at.desc(), ImagePath.id.desc())
+        .order_by(*IMAGE_PATH_ORDER)
     )
     return list(session.scalars(stmt))
 
