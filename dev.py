@@ -143,8 +143,12 @@ def i18n(py: Path) -> int:
 def main() -> int:
     cmd = sys.argv[1] if len(sys.argv) > 1 else "demo"
     commands = {"demo": demo, "test": test, "i18n": i18n, "setup": lambda _py: 0}
+    if cmd in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
     if cmd not in commands:
         print(__doc__)
+        print(f"dev.py: unknown command {cmd!r}", file=sys.stderr)
         return 2
     if cmd == "demo":
         # before setup(): a fresh machine learns what to install without waiting for pip first

@@ -258,3 +258,18 @@ def test_help_and_version_need_no_display(monkeypatch, capsys) -> None:
         main(["--help"])
     assert done.value.code == 0 and "commands without a window" in capsys.readouterr().out
     assert main(["--lang", "en", "--version"]) == 0 and capsys.readouterr().out.startswith("fma-judge 0.1.0")
+
+
+@pytest.mark.parametrize("arg", ["--help", "-h", "help"])
+def test_dev_help_prints_the_commands_and_succeeds_without_setting_up(arg, demo_on_x11, monkeypatch, capsys):
+    """``dev.py --help`` printed the usage and exited 2, as for a command it does not know."""
+    monkeypatch.setattr(sys, "argv", ["dev.py", arg])
+    monkeypatch.setattr(dev, "_loadable", nothing)
+    assert dev.main() == 0
+    assert "python dev.py test" in capsys.readouterr().out and demo_on_x11 == []
+
+
+def test_dev_with_an_unknown_command_names_it_and_fails(demo_on_x11, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["dev.py", "tset"])
+    assert dev.main() == 2
+    assert "unknown command 'tset'" in capsys.readouterr().err and demo_on_x11 == []

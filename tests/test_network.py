@@ -11,6 +11,7 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
+from conftest import SHARED_WEIGHTS
 from safetensors.torch import load_file, save_file
 
 from models.nn.cbam import CBAM, ChannelGate, SpatialGate, add_cbam_to_resnet, cbam_modules
@@ -21,7 +22,7 @@ from models.taxonomy import Taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "taxonomy" / "fma_demo.yaml"
-LITE0 = Path("/work/shared/weights/efficientnet_lite0_in1k.safetensors")
+LITE0 = SHARED_WEIGHTS
 
 TINY_CONVNEXT = {"depths": (1, 1, 1, 1), "dims": (16, 32, 64, 128)}
 TINY_RESNET = {"layers": [1, 1, 1, 1]}

@@ -396,7 +396,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "confidence", "batch", "note",
 )  # fmt: skip
 """CSV columns of a label export; ``path,label`` first so the file is a training manifest (training reads
-``path,label`` and ignores the other columns). ``confidence`` is the model's for its call as the analyst saw it
+``path,label``, skips a row whose ``status`` says no person decided it, checks ``sha256`` against the file, and
+ignores the other columns). ``confidence`` is the model's for its call as the analyst saw it
 (empty where none was shown: a blind check, no prediction); ``batch`` the batch's name (the one exported, else the
 one the image was judged in, else the newest that lists it); ``note`` is the image's note, empty when it has none."""
 

@@ -1,8 +1,11 @@
 """Background work for the UI: one model thread, and short jobs on a thread pool.
 
-The model thread is a thin Qt wrapper around :class:`app.services.predicting.PredictingService` (torch is
-imported there, lazily, so the window appears before the model has loaded). Its work, most urgent first:
+The model thread is a thin Qt wrapper around :class:`app.services.predicting.PredictingService` (the model's
+runtime, torch or ONNX Runtime, is imported there, lazily, so the window appears before the model has loaded). Its
+work, most urgent first:
 
+0. what the analyst asked for: a "Why this type?" heatmap (:meth:`ModelWorker.explain`), then the re-judge queue
+   pane's heatmap of the image it shows (:meth:`ModelWorker.attention`);
 1. the image on screen: its prediction if it has none yet;
 2. the predictions of the next images in judging order (the *focus*, :meth:`ModelWorker.focus`), in one pass,
    so a judging key never finds its image unpredicted;

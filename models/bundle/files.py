@@ -215,11 +215,3 @@ def read_bundle_manifest(path: str | Path) -> BundleManifest:
     path = Path(path)
     text, _ = read_parts(path)
     return parse_manifest(text, path)
-
-
-def bundle_size_bytes(path: str | Path) -> int:
-    """Size on disk of a bundle folder or archive."""
-    path = Path(path)
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())

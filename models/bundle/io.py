@@ -218,8 +218,3 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Load
     model.load_state_dict(tensors, strict=True)
     model.eval().to(device)
     return LoadedBundle(model=model, manifest=manifest, path=path)
-
-
-def weights_bytes_of(model: torch.nn.Module) -> int:
-    """Size of the safetensors encoding of ``model`` (fp32), without writing it."""
-    return len(_state_dict_bytes(model, half=False))

@@ -1,4 +1,5 @@
-"""``fma-model calibrate``: temperature, per-leaf purity thresholds and the unknown-defect score.
+"""``fma-model calibrate``: temperature, the purity thresholds (one promise over all leaves by default, or per leaf)
+and the unknown-defect score.
 
 Everything is fitted on one split of labelled data (``--split val`` by default), never on the
 training split, and written into the bundle's manifest (see :mod:`models.routing.policy` for how the

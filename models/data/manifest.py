@@ -1,7 +1,9 @@
 """Read and write training/evaluation data: manifest CSVs (and, through :func:`load_data`, image folders).
 
 A manifest is a CSV file with the columns
-``path,label[,magnification][,defect_bbox][,defect_size_px][,split][,spectrum]`` (any other columns are ignored).
+``path,label[,magnification][,defect_bbox][,defect_size_px][,split][,spectrum]``; of a label export's further
+columns, ``status`` (a row no person decided is skipped: :func:`read_manifest`) and ``sha256`` (checked against the
+file when images are verified) are read, any other column is ignored.
 ``path`` is relative to the manifest's folder, or absolute; so are the FTIR spectrum files of ``spectrum``
 (several separated by ``;``). ``label`` is a
 leaf id, a full path ``group/subgroup/leaf``, or ``unknown:<name>`` for a defect outside the taxonomy; an image

@@ -106,11 +106,6 @@ class RuntimePredictor(PredictorCore):
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BundleError(f"{self.path}: ONNX Runtime cannot load {graph.file}: {exc}") from exc
 
-    @property
-    def has_heatmaps(self) -> bool:
-        """Whether this bundle can show a heatmap (CBAM from the forward pass, or the LayerCAM graph)."""
-        return self.record.has_cbam or self.record.heatmap is not None
-
     # -- PredictorCore -------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> np.ndarray:
         m = self.manifest

@@ -6,16 +6,19 @@ ORM objects never leave this package: callers get the frozen records of :mod:`ap
 Inserts that may race with another analyst on a shared PostgreSQL database (a new image, a new path,
 a prediction) run in a SAVEPOINT and fall back to the row the other writer created.
 
-One module per table, all re-exported here (callers write ``from app.store import repo``):
+One module per table or two, all re-exported here (callers write ``from app.store import repo``):
 
-- :mod:`~app.store.repo.model_versions`: ``model_versions``;
+- :mod:`~app.store.repo.model_versions`: ``model_versions``, and the team's model (``team_models``);
 - :mod:`~app.store.repo.images`: ``images`` and ``image_paths``;
 - :mod:`~app.store.repo.batches`: ``batches`` and their membership (``batch_images``);
 - :mod:`~app.store.repo.predictions`: ``predictions`` and ``prediction_reasons``;
 - :mod:`~app.store.repo.judgments`: ``judgments``;
+- :mod:`~app.store.repo.claims`: ``claims`` (the images an analyst's window holds, so two analysts on one batch
+  take different ones);
 - :mod:`~app.store.repo.items`: a batch's items (images with their prediction and current judgment);
 - :mod:`~app.store.repo.monitor`: the purity monitor's spot checks and pauses (``routing_pauses``);
-- :mod:`~app.store.repo.spectra`: FTIR spectra (``spectra``) and the images they belong to (``image_spectra``);
+- :mod:`~app.store.repo.spectra`: FTIR spectra (``spectra``), the images they belong to (``image_spectra``) and
+  the reference library (``reference_spectra``);
 - :mod:`~app.store.repo._common`: the helpers and row -> record converters they share.
 
 The modules import each other directly, never this package.

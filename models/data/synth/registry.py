@@ -28,11 +28,6 @@ KNOWN_LEAVES: dict[str, str] = {leaf: fam for fam, (table, _) in FAMILIES.items(
 """Built-in leaf id -> family name."""
 
 
-def family_of(leaf: str) -> str:
-    """The family of a built-in leaf id; KeyError if it is not built in."""
-    return KNOWN_LEAVES[leaf]
-
-
 def looks_of(taxonomy: Taxonomy) -> dict[str, Look]:
     """The look of every leaf of a taxonomy that has no built-in renderer (see :mod:`.variants`)."""
     paths = {leaf: taxonomy.path(leaf) for leaf in taxonomy.leaves}
