@@ -618,6 +618,29 @@ def test_an_image_whose_file_was_written_over_shows_no_picture_and_is_not_judged
 
 @needs_qt
 @SQLITE_ONLY
+def test_a_gallery_tile_whose_file_is_gone_says_so_and_is_read_again_when_it_is_back(qtbot, queue_window) -> None:
+    """Its file deleted (or its share away), the tile said "cannot be read", where the pane said "file not found";
+    and it said so until the window closed, the file back or not."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    path = view.model.rows[0].path
+    Path(path).rename(path + ".away")
+    qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert view.active_view() is view.gallery
+    loader = view.gallery.loader
+    qtbot.waitUntil(lambda: loader.cached(path) is not None, timeout=10_000)
+    assert loader.cached(path).isNull() and loader.reason(path) == "file not found"
+    Path(path + ".away").rename(path)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    view.gallery.viewport().repaint()
+    qtbot.waitUntil(lambda: loader.cached(path) is not None and not loader.cached(path).isNull(), timeout=10_000)
+    assert loader.reason(path) is None
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_the_filters_keep_their_place_when_the_counts_arrive(qtbot, queue_window) -> None:
     """The rows come first, the counts a moment later: the menus keep their width (the filters right of them
     jumped under the pointer), and their lists open as wide as their longest item."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_image
+from PIL import Image
 
 from app.services.similar import SimilarCase, SimilarCases
 from app.store import embeddings, queries, repo
@@ -211,6 +212,49 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     assert panel.message.text() == "no model" and panel.tiles.count() == 0
 
 
+def test_a_similar_tile_whose_file_is_gone_or_not_an_image_says_why(qtbot, engine, planted, taxonomy, tmp_path,
+                                                                      monkeypatch) -> None:
+    """A judged image's file deleted since, or not an image now: its tile stayed a grey square, nothing said why."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.similar_panel import SimilarPanel
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    cases = SimilarCases(engine).similar_to_image(planted["pending"], V1, k=3, at_least=None)
+    for case in cases:  # grey pictures (a reason is red)
+        Image.new("L", (60, 40), 128).save(case.path)
+    Path(cases[0].path).unlink()
+    Path(cases[1].path).write_bytes(b"not a picture")
+    panel = SimilarPanel(taxonomy, "en")
+    qtbot.addWidget(panel)
+    panel.resize(380, 330)
+    panel.show()
+    panel.set_cases(cases)
+    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    QApplication.processEvents()
+
+    def said(row: int) -> bool:  # the reason written in red on the tile
+        return reddish(panel.tiles.item(row).icon().pixmap(96, 96).toImage())
+
+    assert panel.tiles.item(0).toolTip().endswith("\nfile not found") and said(0)
+    assert "not a recognised image format" in panel.tiles.item(1).toolTip().splitlines()[-1] and said(1)
+    assert not said(2)  # its picture
+    panel.set_cases(cases)  # shown again (the next image finds them too): still said
+    assert panel.tiles.item(0).toolTip().endswith("\nfile not found") and said(0)
+    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    QApplication.processEvents()
+    Image.new("L", (60, 40), 128).save(cases[0].path)  # put back: its picture at the next showing
+    panel.set_cases(cases)
+    qtbot.waitUntil(lambda: "file not found" not in panel.tiles.item(0).toolTip(), timeout=5000)
+    assert not said(0)
+
+
+def reddish(image) -> bool:
+    """Some pixel of ``image`` is of the problem colour's hue (:data:`app.ui.style.PROBLEM_COLOUR`, antialiased)."""
+    return any((c := image.pixelColor(x, y)).red() - c.green() > 60 and c.red() - c.blue() > 60
+               for x in range(image.width()) for y in range(image.height()))
+
+
 def test_concurrent_refreshes_add_each_judged_image_once(engine, planted) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -328,4 +372,5 @@ def test_a_similar_case_whose_file_was_written_over_shows_no_picture(qtbot, engi
     assert panel.tiles.item(row).toolTip().endswith("\nits file holds another picture now")
     qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
     QApplication.processEvents()
-    assert panel.tiles.item(row).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name() == "#3c4043"  # the grey tile
+    tile = panel.tiles.item(row).icon().pixmap(96, 96).toImage()
+    assert tile.pixelColor(1, 1).name() == "#3c4043" and reddish(tile)  # the grey tile, the reason in red

@@ -24,14 +24,13 @@ from PySide6.QtWidgets import QHeaderView, QStyle, QStyledItemDelegate, QStyleOp
 from app.services.batch_presenter import ListRow
 from app.store.records import FILE_REPLACED
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
-from app.ui.style import STATE_COLOURS, file_reason_text, state_label
+from app.ui.style import PROBLEM_COLOUR, STATE_COLOURS, file_reason_text, state_label
 
 THUMB = 72
 ROW_H = THUMB + 10
 NOTE_COLOUR = "#fbbc04"
 DRAFT_COLOUR = "#f29900"  # a note typed and not saved: the marker's outline only (the note is not in the store)
 HELD_COLOUR = "#8ab4f8"  # a colleague is on the image: their name, beside the badge
-PROBLEM_COLOUR = "#f28b82"  # its file cannot be read now (deleted, written over), beside the badge
 
 
 def row_label(row: ListRow) -> str:

@@ -43,6 +43,9 @@ class PixmapCache:
             self._kept.move_to_end(path)
         return pixmap
 
+    def pop(self, path: str) -> None:
+        self._kept.pop(path, None)
+
     def put(self, path: str, pixmap: QPixmap) -> None:
         self._kept[path] = pixmap
         self._kept.move_to_end(path)
@@ -95,6 +98,7 @@ def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
 class ThumbnailSignals(QObject):
     done = Signal(str, QImage)
     failed = Signal(str, str)  # path, why its content cannot be read (before ``done`` with a null image)
+    missed = Signal(str, str)  # path, why its file was not reached now: not found, permission denied (likewise)
 
 
 class ThumbnailJob(QRunnable):
@@ -108,8 +112,8 @@ class ThumbnailJob(QRunnable):
 
     def run(self) -> None:
         image, reason = decode_thumbnail(self.path, self.side)
-        if reason is not None and is_content_reason(reason):  # (a file out of reach may be back at the next read)
-            self.signals.failed.emit(self.path, reason)
+        if reason is not None:  # (a file out of reach may be back at the next read: not "failed")
+            (self.signals.failed if is_content_reason(reason) else self.signals.missed).emit(self.path, reason)
         self.signals.done.emit(self.path, image)
 
 
@@ -119,7 +123,8 @@ class ThumbnailLoader(QObject):
     (images scrolled past are asked for again when they are painted again). Cached as scaled pixmaps.
 
     Signals:
-        ready(str path): the thumbnail of ``path`` is cached now (a null pixmap when the file cannot be read).
+        ready(str path): the thumbnail of ``path`` is cached now (a null pixmap when the file cannot be read:
+            :meth:`reason` says why).
     """
 
     ready = Signal(str)
@@ -134,6 +139,10 @@ class ThumbnailLoader(QObject):
         self._busy: set[str] = set()
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._done)
+        self._signals.failed.connect(self._why_not)
+        self._signals.missed.connect(self._why_not)
+        self._why: dict[str, str] = {}  # path -> why its thumbnail is null
+        self._missed: set[str] = set()  # of those, the files not reached (asked for again: forget_missed)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(in_flight)
         self._slots = in_flight
@@ -154,6 +163,22 @@ class ThumbnailLoader(QObject):
         """The cached thumbnail (null: unreadable), or None; never asks for it."""
         return self._cache.get(path)
 
+    def reason(self, path: str) -> str | None:
+        """Why the cached thumbnail of ``path`` is null (English, as :mod:`models.imageio` says it), or None."""
+        return self._why.get(path)
+
+    def forget_missed(self) -> None:
+        """Ask again for the files not reached last time (a share back, a file put back): the page was read again."""
+        for path in self._missed:
+            self._cache.pop(path)
+            self._why.pop(path, None)
+        self._missed.clear()
+
+    def _why_not(self, path: str, reason: str) -> None:
+        self._why[path] = reason
+        if not is_content_reason(reason):
+            self._missed.add(path)
+
     @property
     def pending(self) -> int:
         return len(self._wanted) + len(self._busy)
@@ -166,6 +191,9 @@ class ThumbnailLoader(QObject):
 
     def _done(self, path: str, image: QImage) -> None:
         self._busy.discard(path)
+        if not image.isNull():  # (readable again)
+            self._why.pop(path, None)
+            self._missed.discard(path)
         if not image.isNull() and (image.width() > self.side or image.height() > self.side):
             image = image.scaled(self.side, self.side, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)

@@ -49,7 +49,7 @@ from app.store.records import FILE_REPLACED
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
 from app.ui.queue_model import GroupRow, QueueTableModel, age_text, set_names
-from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_label, state_label
+from app.ui.style import PROBLEM_COLOUR, STATE_COLOURS, file_reason_text, listed, reason_label, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import Task, TaskRunner
 
@@ -190,11 +190,11 @@ class GalleryDelegate(QStyledItemDelegate):
             p.drawPixmap(thumb.left() + (TILE - pix.width()) // 2, thumb.top() + (TILE - pix.height()) // 2, pix)
         else:
             p.fillRect(thumb, QColor("#3c4043"))
-            if pix is not None or (isinstance(row, QueueRow) and row.replaced):  # decoded, but not an image; or
-                p.setPen(QColor("#f28b82"))  # its file holds another picture now
+            if pix is not None or (isinstance(row, QueueRow) and row.replaced):  # not read, and why; or its
+                p.setPen(QColor(PROBLEM_COLOUR))  # file holds another picture now
+                why = FILE_REPLACED if pix is None else self.loader.reason(row.path)
                 p.drawText(thumb.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                           file_reason_text(FILE_REPLACED) if pix is None else
-                           QCoreApplication.translate("Queue", "cannot be read"))
+                           file_reason_text(why) if why else QCoreApplication.translate("Queue", "cannot be read"))
         if row.state != "rejudge":
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))

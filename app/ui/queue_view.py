@@ -363,6 +363,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
         self._group_loading = None  # the rows are new: a group still loading is not (its heading moved)
+        self.gallery.loader.forget_missed()  # (a file not found at the last page may be back: its tile asks again)
         self.model.set_page(page, grouped=self.grouping(), keep_counts=quiet)
         self._sync_header(filters)
         if self.model.rows:

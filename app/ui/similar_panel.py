@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
 from app.store.records import FILE_REPLACED
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.prediction_panel import ElidedLabel
-from app.ui.style import file_reason_text
+from app.ui.style import PROBLEM_COLOUR, file_reason_text
 from app.ui.workers import Task, TaskRunner
+from models.imageio import is_content_reason
 from models.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way to the window
@@ -92,6 +93,9 @@ class SimilarPanel(QWidget):
         layout.addWidget(self.tiles, 1)
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
+        self._signals.failed.connect(self._thumb_missing)
+        self._signals.missed.connect(self._thumb_missing)
+        self._why: dict[str, str] = {}  # path -> why its tile has no picture (this panel's cases only)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
         # tiles already made, by path: the same judged images come back as similar image after image, and
@@ -116,25 +120,25 @@ class SimilarPanel(QWidget):
         """Show these cases (most similar first); an empty list shows ``message`` or a default hint."""
         self.cases = list(cases)
         self.tiles.clear()
-        placeholder = QPixmap(TILE, TILE)
-        placeholder.fill(QColor("#3c4043"))
+        self._why = {c.path: self._why[c.path] for c in self.cases if c.path in self._why}
         for case in self.cases:
-            tile = None if case.replaced else self._tiles.get(case.path)  # (its file holds another picture now)
+            why = FILE_REPLACED if case.replaced else self._why.get(case.path)  # (another picture in its file now)
+            tile = None if why else self._tiles.get(case.path)
             text = f"{case.similarity * 100:.0f}%\n{self._name(case.final_leaf)}"  # the score first: a long name wraps
             if self.leaves and case.final_leaf in self.leaves:  # the rank first: the name may be cut
                 text = QCoreApplication.translate("Similar", "Top-{k} · {sim}%\n{name}").format(
                     k=self.leaves.index(case.final_leaf) + 1, sim=f"{case.similarity * 100:.0f}",
                     name=self._name(case.final_leaf))
-            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), text)
+            item = QListWidgetItem(QIcon(reason_tile(why) if tile is None else tile), text)
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
                                                                   "Similarity {sim:.3f}").format(
                 file=Path(case.path).name or f"#{case.image_id}", leaf=self._name(case.final_leaf),
                 who=case.analyst, when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-                sim=case.similarity) + ("\n" + file_reason_text(FILE_REPLACED) if case.replaced else ""))
+                sim=case.similarity) + ("\n" + file_reason_text(why) if why else ""))
             self.tiles.addItem(item)
-            if case.path and tile is None and not case.replaced:
+            if case.path and tile is None and not case.replaced and not (why and is_content_reason(why)):
                 self.pool.start(ThumbnailJob(case.path, self._signals))
         if not self.cases:
             self.message.setText(message or (QCoreApplication.translate(
@@ -223,12 +227,26 @@ class SimilarPanel(QWidget):
         else:
             self.tiles.clearSelection()
 
+    def _thumb_missing(self, path: str, reason: str) -> None:
+        """The tile's file is not there or not an image: the tile says so (it stayed a grey square). A file not
+        reached is tried again when the cases are shown again."""
+        said = self._why.get(path)
+        self._why[path] = reason
+        for row, case in enumerate(self.cases):
+            if case.path == path and row < self.tiles.count() and not case.replaced and said != reason:
+                item = self.tiles.item(row)
+                item.setIcon(QIcon(reason_tile(reason)))
+                item.setToolTip(item.toolTip() + "\n" + file_reason_text(reason))
+
     def _thumb_ready(self, path: str, image: QImage) -> None:
         if image.isNull():
             return
         pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation)
         self._tiles.put(path, pixmap)
+        if self._why.pop(path, None) is not None:  # its file is back: the tile, and its tooltip, as the others'
+            self.set_cases(self.cases)
+            return
         for row, case in enumerate(self.cases):
             if case.path == path and row < self.tiles.count() and not case.replaced:
                 self.tiles.item(row).setIcon(QIcon(pixmap))
@@ -237,3 +255,19 @@ class SimilarPanel(QWidget):
         image_id = item.data(ID_ROLE)
         if image_id is not None:
             self.openImage.emit(int(image_id))
+
+
+def reason_tile(reason: str | None) -> QPixmap:
+    """A tile without its picture: grey, with why in red (None: grey, the picture is on its way)."""
+    tile = QPixmap(TILE, TILE)
+    tile.fill(QColor("#3c4043"))
+    if reason:
+        painter = QPainter(tile)
+        painter.setPen(QColor(PROBLEM_COLOUR))
+        font = painter.font()
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        painter.setFont(font)
+        painter.drawText(tile.rect().adjusted(4, 4, -4, -4), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                         file_reason_text(reason))
+        painter.end()
+    return tile

@@ -16,6 +16,9 @@ from app.store.errors import NeverOpenedError
 from app.store.records import FILE_REPLACED
 from models.imageio import CUT_SHORT, EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE
 
+PROBLEM_COLOUR = "#f28b82"
+"""Why a file cannot be read or shown now (deleted, written over, not an image), beside a badge or on a tile."""
+
 STATE_COLOURS = {
     "pending": "#9aa0a6",
     "auto": "#12828a",
