@@ -65,7 +65,8 @@ class SimilarPanel(QWidget):
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.message = QLabel(self)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #9aa0a6;")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # under the title: the
+        self.message.setStyleSheet("color: #9aa0a6;")  # pane's room to spare left it at the bottom, far from it
         self.tiles = QListWidget(self)
         self.tiles.setViewMode(QListView.ViewMode.IconMode)
         self.tiles.setIconSize(QSize(TILE, TILE))
