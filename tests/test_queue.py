@@ -569,6 +569,10 @@ def test_one_image_the_pane_cannot_show_is_not_judged_by_its_keys(qtbot, queue_w
         assert view.status_label.text() == f"Nothing judged: {Path(path).name} cannot be shown (file not found)"
     with session_scope(engine, action="read") as s:
         assert store["img0"] not in repo.current_judgments(s, [store["img0"]])
+    view.table.selectRow(row)
+    assert view.status_label.text().startswith("Nothing judged")  # the same image: still said
+    view.table.selectRow(row + 1 if row + 1 < view.model.rowCount() else row - 1)
+    assert view.status_label.text() == ""  # another image: the line about the last one's file is gone
     Path(path + ".away").rename(path)
 
 

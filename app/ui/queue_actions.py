@@ -211,7 +211,7 @@ class QueueActions:
         (an accept from here interrupted them with a conflict); when none is left, the status line says why."""
         held = [r for r in rows if r.held_by and r.state == "rejudge"]
         if held and len(held) == len(rows):
-            self.status_label.setText(QCoreApplication.translate(
+            self._refused(rows, QCoreApplication.translate(
                 "Queue", "Nothing judged: {who} holds it (on it, or next in their list); it is left to them.").format(
                 who=listed(sorted({r.held_by for r in held}))))
         return [r for r in rows if r not in held], len(held)
@@ -223,11 +223,22 @@ class QueueActions:
         unshown = self.detail.unshown
         if len(selected) != 1 or unshown is None or unshown[0] != selected[0].image_id:
             return False
-        self.status_label.setText(QCoreApplication.translate("Queue", "Nothing judged: {file} cannot be shown ({why})")
-                                  .format(file=Path(selected[0].path).name,
-                                          why=file_reason_text(unshown[1]) if unshown[1] else
-                                          QCoreApplication.translate("Main", "Cannot show this image")))
+        self._refused(selected, QCoreApplication.translate("Queue", "Nothing judged: {file} cannot be shown ({why})")
+                      .format(file=Path(selected[0].path).name, why=file_reason_text(unshown[1]) if unshown[1] else
+                              QCoreApplication.translate("Main", "Cannot show this image")))
         return True
+
+    def _refused(self, rows: list[QueueRow], text: str) -> None:
+        """Say why a key judged nothing on ``rows``: until the selection moves off them (the line stayed under the
+        next image, naming the last one's file)."""
+        self.status_label.setText(text)
+        self._refused_on = (frozenset(r.image_id for r in rows), text)
+
+    def _selection_moved(self) -> None:
+        if self._refused_on is not None and self._refused_on[0] != {r.image_id for r in self.selected_rows()}:
+            if self.status_label.text() == self._refused_on[1]:  # (not a line said since)
+                self.status_label.setText("")
+            self._refused_on = None
 
     def _to_judge(self) -> tuple[list[QueueRow], int, int]:
         """The selected rows a bulk key judges, how many were left to colleagues on them, and how many judged ones
@@ -245,7 +256,7 @@ class QueueActions:
         # an image whose file holds another picture now is never judged unseen, in bulk neither (Ctrl+A, Enter
         # accepted it: its picture is gone for good)
         if (gone := [r for r in selected if r.replaced]) and len(gone) == len(selected):
-            self.status_label.setText(QCoreApplication.translate(
+            self._refused(selected, QCoreApplication.translate(
                 "Queue", "Nothing judged: their files hold another picture now"))
             return [], 0, 0
         selected = [r for r in selected if not r.replaced]

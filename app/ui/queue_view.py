@@ -146,7 +146,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             view.clicked.connect(lambda idx: self._select_group(idx.row())
                                  if isinstance(idx.data(QueueTableModel.RowRole), GroupRow) else None)
             view.doubleClicked.connect(lambda _idx: self._open_current())
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self._refused_on: tuple[frozenset[int], str] | None = None  # the status line says a key judged nothing on these
+        self.table.selectionModel().selectionChanged.connect(lambda *_: (self._update_buttons(),
+                                                                         self._selection_moved()))
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.gallery)
