@@ -32,15 +32,16 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "", bom: bo
     except FileExistsError:  # pragma: no cover - 100 collisions of 32 random bits
         raise
     except OSError as exc:  # about the folder: name the file meant, not this hidden temporary one
-        raise _named(exc, path) from None
+        raise named(exc, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline=newline) as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp, None):  # a full disk at write, close or
-            raise _named(exc, path) from None  # rename (the usual moment): the file meant, not the temporary
+        # a full disk at write, close or rename (the usual moment): the file meant, not the temporary
+        if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp, None) and not hasattr(exc, "named_path"):
+            raise named(exc, path) from None
         raise
 
 
@@ -61,14 +62,27 @@ def create_new(folder: str | os.PathLike[str], prefix: str, suffix: str) -> tupl
     raise FileExistsError(f"no free name for a new file in {folder}")  # pragma: no cover
 
 
-def _named(exc: OSError, path: Path) -> OSError:
+def make_folder(folder: str | os.PathLike[str]) -> None:
+    """``folder`` and its parents made where missing; a refusal says which folder could not be made, and why, as
+    :func:`replacing` says it of a file (an image-folder export onto a read-only share gave "[Errno 30] Read-only
+    file system: ..." where a CSV export said "cannot write ...: its folder ... is read-only for you")."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise named(exc, Path(folder)) from None
+
+
+def named(exc: OSError, path: Path) -> OSError:
     """``exc`` said about ``path`` (the file meant), its class kept: a read-only folder or file system, a full disk."""
     why = exc.strerror or str(exc)
     if isinstance(exc, PermissionError):
-        return PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you ({why})")
-    if exc.errno == errno.EROFS:
-        return PermissionError(f"cannot write {path}: its folder {path.parent} is on a read-only file system")
-    return type(exc)(f"cannot write {path} ({why})")
+        said: OSError = PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you ({why})")
+    elif exc.errno == errno.EROFS:
+        said = PermissionError(f"cannot write {path}: its folder {path.parent} is on a read-only file system")
+    else:
+        said = type(exc)(f"cannot write {path} ({why})")
+    said.named_path = str(path)  # (said once: an enclosing replacing() does not name it again after its own file)
+    return said
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

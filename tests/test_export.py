@@ -242,12 +242,40 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     assert labels == expected
     as_folder = read_image_folder(out, taxonomy)
     assert {s.path.name.split("_", 1)[1]: s.label for s in as_folder.samples} == expected
+    # the export's own files beside the class folders are said as such ("not an image file type" puzzled a lead)
+    assert [(p, r.split(":")[0]) for p, r in as_folder.skipped] == [
+        ("manifest.csv", "the image-folder export's list of its images, not read with the folder"),
+        ("notes.csv", "the image-folder export's notes")]
     # notes: a column of manifest.csv, and the sidecar notes.csv (path relative to the folder, noted images only)
     sha_b = file_sha256(store.paths["b"])
     assert {Path(r["path"]).stem.split("_", 1)[1]: r["note"] for r in _csv_rows(manifest)} == {
         n: note for n, note in NOTES.items() if n != "g"}
     assert _csv_rows(out / "notes.csv") == [{"path": f"crack/{sha_b[:8]}_b.png", "note": NOTE_B}]
     assert (out / _csv_rows(out / "notes.csv")[0]["path"]).is_file()
+
+
+@pytest.mark.parametrize("where", ["the export's folder", "a type's folder"])
+def test_an_imagefolder_export_onto_a_read_only_share_says_so_as_a_csv_export_does(store: Store, tmp_path: Path,
+                                                                                     monkeypatch, where) -> None:
+    """It said "[Errno 30] Read-only file system: '…/l.imagefolder'" in the window and the command line, where a CSV
+    export said which folder is read-only (retraining walk-through)."""
+    import errno
+
+    out = tmp_path / "share" / "labels"
+    real = Path.mkdir
+    blocked = out if where == "the export's folder" else None
+
+    def mkdir(self, *args, **kwargs):
+        if self == blocked or (blocked is None and self.parent == out):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(PermissionError) as info:
+        export_labels(store.engine, out, "imagefolder")
+    said = str(info.value)
+    assert said.startswith(f"cannot write {out if blocked else out / ''}") and said.count("cannot write") == 1
+    assert said.endswith("is on a read-only file system")
 
 
 def test_an_imagefolder_export_leaves_out_a_file_written_over_with_another_picture(store: Store, tmp_path: Path) -> None:
@@ -604,6 +632,40 @@ def test_an_export_beside_data_with_a_split_trains_and_its_rows_count_as_trainin
     train = SimpleNamespace(data_sources=[str(own), str(export)], data_hash="x", config={})
     rows, line = recorded_training_rows(train, taxonomy, tmp_path / "bundle")
     assert len(rows) == 9 and line.startswith("9 train images of "), line
+
+
+def test_exported_copies_of_held_out_images_are_not_trained_on(tmp_path: Path, taxonomy) -> None:
+    """A batch made of copies of the data's test images, judged and exported, then trained on beside the data: the
+    next model learned its own test set under other names, and ``compare`` called it better (retraining walk-through).
+    Such rows are left out, and said; the export's other rows train; calibrate's centroids read the same rows."""
+    from types import SimpleNamespace
+
+    from models.data.manifest import load_data
+    from models.training.data import split_for_training
+    from models.training.held_out import recorded_training_rows
+
+    own, export = tmp_path / "data.csv", tmp_path / "labels.csv"
+    leaves = taxonomy.leaves[:3]
+    for i in range(6):
+        write_image(tmp_path / "img" / f"o{i}.png", seed=i)
+    (tmp_path / "batch").mkdir()
+    for i in (3, 5):  # a validation and a test image, copied into a batch and judged there
+        shutil.copyfile(tmp_path / "img" / f"o{i}.png", tmp_path / "batch" / f"copy{i}.png")
+    write_image(tmp_path / "batch" / "new.png", seed=99)
+    splits = ["train", "train", "train", "val", "test", "test"]
+    own.write_text("path,label,split\n" + "".join(f"img/o{i}.png,{leaves[i % 3]},{splits[i]}\n" for i in range(6)),
+                   encoding="utf-8")
+    export.write_text(f"path,label\nbatch/copy3.png,{leaves[0]}\nbatch/copy5.png,{leaves[2]}\n"
+                      f"batch/new.png,{leaves[1]}\n", encoding="utf-8")
+    said: list[str] = []
+    parts = split_for_training(load_data([own, export], taxonomy).samples, seed=0, log=said.append)
+    assert sorted(s.path.name for s in parts["train"]) == ["new.png", "o0.png", "o1.png", "o2.png"]
+    assert said == ["3 image(s) without a split (labels.csv) beside data with one: they are training images, but 2 of "
+                    "them hold the same picture as a validation or test image and are left out (trained on, the "
+                    "held-out images would be seen under other names, e.g. copy3.png)"]
+    train = SimpleNamespace(data_sources=[str(own), str(export)], data_hash="x", config={})
+    rows, _line = recorded_training_rows(train, taxonomy, tmp_path / "bundle")
+    assert sorted(s.path.name for s in rows) == ["new.png", "o0.png", "o1.png", "o2.png"]
 
 
 def test_a_batchs_export_names_its_own_file_of_a_picture_two_batches_hold(store: Store, tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ def test_image_folder_flat_nested_and_unknown(tmp_path: Path, taxonomy: Taxonomy
     write_image(root / "unknown" / "halo" / "u2.png", size=(4, 4), seed=5)
     write_image(root / "loose.png", size=(4, 4), seed=6)
     (root / "scratch" / "notes.txt").write_text("x")
+    (root / "scratch" / "manifest.csv").write_text("x")  # in a class folder: not the export's list
+    (root / "readme.txt").write_text("x")
     (root / "scratch" / ".hidden.png").write_bytes(b"x")
     (root / "dent").mkdir()
     (root / "dent" / "broken.png").write_bytes(b"not a png")
@@ -39,9 +41,11 @@ def test_image_folder_flat_nested_and_unknown(tmp_path: Path, taxonomy: Taxonomy
     ]
     assert all(s.source == str(root.resolve()) for s in result.samples)
     skipped = dict(result.skipped)
-    assert set(skipped) == {"loose.png", "scratch/notes.txt", "dent/broken.png"}
+    assert set(skipped) == {"loose.png", "scratch/notes.txt", "scratch/manifest.csv", "readme.txt", "dent/broken.png"}
     assert skipped["dent/broken.png"].startswith("unreadable image")
     assert skipped["loose.png"].startswith("not in a class folder")
+    assert skipped["scratch/notes.txt"] == "not an image file type: suffix '.txt'" == skipped["readme.txt"]
+    assert skipped["scratch/manifest.csv"] == "not an image file type: suffix '.csv'"
 
 
 def test_image_folder_bad_class_folders_raise_with_all_names(tmp_path: Path, taxonomy: Taxonomy) -> None:

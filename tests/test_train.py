@@ -324,7 +324,7 @@ def test_calibrating_on_a_set_of_its_own_fits_the_centroids_on_the_bundles_train
             shutil.move(away / f"{i}.png", image)
 
 
-def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
+def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys, monkeypatch):
     """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
     refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle, and
     puts the old one back when the new run does not finish."""
@@ -345,6 +345,18 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     assert "the run did not finish; the model in" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not list(out.glob(".before-overwrite-*"))
+    # Ctrl+C in its second epoch: the old model back, and nothing offered to resume (it offered the old run's
+    # checkpoint "after epoch 3", and --resume then said that run had finished)
+    import models.training.loop as train_mod
+
+    real, saved = train_mod.save_checkpoint, []
+    monkeypatch.setattr(train_mod, "save_checkpoint", lambda *a, **k: (real(*a, **k), saved.append(1),
+                                                                        len(saved) == 1 and _interrupt()))
+    assert cli_main(["train", "--data", str(dataset), "--out", str(out), *overwrite, "--set", "epochs=2"]) == 130
+    err = capsys.readouterr().err
+    assert "the run did not finish; the model in" in err and err.rstrip().endswith("fma-model train: interrupted")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    monkeypatch.setattr(train_mod, "save_checkpoint", real)
     assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--init-from", str(out), *overwrite]) == 2
     assert "is the bundle --overwrite would replace" in capsys.readouterr().err
     (out / "eval").mkdir()  # evaluate --out BUNDLE/eval: its plots make no data set of the bundle
@@ -568,6 +580,20 @@ def test_init_from_starts_from_a_bundles_weights(tmp_path, dataset, capsys):
     assert read_bundle_manifest(again).spectrum is None
 
 
+def test_an_init_from_that_is_no_bundle_is_refused_before_the_data_is_read(tmp_path, capsys, monkeypatch):
+    """Its refusal came after every training image was read and checked (minutes on a factory's set)."""
+    import models.training.data as training_data
+
+    read: list = []
+    monkeypatch.setattr(training_data, "load_data", lambda *a, **k: read.append(a) or pytest.fail("data read"))
+    (tmp_path / "not_a_bundle").mkdir()
+    (tmp_path / "weights.pt").write_bytes(b"PK\x03\x04 a torch file")
+    for start in ("not_a_bundle", "weights.pt"):
+        assert cli_main(["train", "--data", str(tmp_path / "data.csv"), "--out", str(tmp_path / "out"),
+                         "--no-progress", "--init-from", str(tmp_path / start)]) == 2
+        assert f"init_from: {tmp_path / start}" in capsys.readouterr().err and read == []
+
+
 def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset, capsys):
     """Fine-tuning with --init-from and no --config failed after reading the data ("the network differs from the
     bundle's": the default config's backbone); now the bundle's network and input size are taken, and said."""
@@ -653,7 +679,8 @@ def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_
     assert _train(tmp_path / "x", dataset, f"init_from={base}", "network.head_dim=8") == 2
     err = capsys.readouterr().err
     assert "head_dim 8 here, 16 in" in err and str(base) in err
-    assert "Without --config, train takes the bundle's own network" in err  # what to do about it
+    assert "Without --config, train takes the bundle's own tree, network and input size (the training recipe is " \
+        "then the defaults')" in err  # what to do about it, and what it does
     assert _train(tmp_path / "y", dataset, f"init_from={tmp_path / 'nope'}") == 2
     assert "init_from" in capsys.readouterr().err
     # same backbone name, other layer sizes: named, not a traceback
@@ -820,3 +847,6 @@ def test_init_from_without_a_config_takes_the_bundles_tree(tmp_path, capsys):
     m = json.loads((fine / "manifest.json").read_text())
     assert m["taxonomy"]["id"] == json.loads((base / "manifest.json").read_text())["taxonomy"]["id"] != "fma_demo"
 
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt

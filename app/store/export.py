@@ -61,6 +61,7 @@ from app.store.schema import (
     unreadable_error,
 )
 from app.store.urls import is_store_file
+from models.atomic import make_folder
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import (
     LABELS_SEPARATOR,
@@ -436,7 +437,7 @@ def _export(
         "imagefolder": lambda: write_imagefolder(rows, out, skipped, spectra),
     }
     if fmt == "imagefolder":
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
     count = writers[fmt]()
     return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, ExportRow
-from models.atomic import replacing
+from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
 
@@ -44,7 +44,7 @@ def write_csv(rows: Iterator[ExportRow], out: Path, spectra: bool = False) -> in
 
 def write_json(rows: Iterator[ExportRow], out: Path) -> int:
     count = 0
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     with replacing(out) as handle:
         handle.write("[")
         for row in rows:
@@ -66,7 +66,7 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
         if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
             skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent)  # (a folder that cannot be made stops the export: every file would fail)
         try:
             same = _copy_checked(source, target, row.sha256)
         except OSError as exc:

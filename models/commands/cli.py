@@ -134,8 +134,9 @@ def _run(argv: list[str]) -> int:
     except BrokenPipeError:  # e.g. `fma-model predict ... | head`: the reader left, which is not an error
         reader_left()
         return 0
-    except KeyboardInterrupt:
-        print(f"fma-model {args.command}: interrupted{_resumable(args)}", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # (--overwrite put the old model back: said, and there is nothing to resume)
+        print(f"fma-model {args.command}: interrupted"
+              f"{'' if getattr(exc, 'old_model_back', False) else _resumable(args)}", file=sys.stderr)
         return 130
 
 

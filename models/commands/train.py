@@ -130,7 +130,8 @@ def replacing(out: Path, held: list[Path]):
     print(f"train: the model in {out} is kept in {aside.name}/ until the new one is written", file=sys.stderr)
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
+        exc.old_model_back = True  # (cli: the checkpoint in OUT now is the old run's, not this one's)
         for part in aside.iterdir():
             new = out / part.name
             if new.is_dir():
@@ -147,6 +148,18 @@ def replacing(out: Path, held: list[Path]):
 
 NETWORK_KEYS = ("backbone", "backbone_kwargs", "head", "head_dim", "cbam")
 """The network settings ``--init-from`` without ``--config`` takes from the bundle (those its weights must fit)."""
+
+
+def _check_start(bundle: Path) -> None:
+    """Refuse an ``--init-from`` that is no bundle (its manifest unreadable) before the data is read (a factory's set
+    took minutes to read and check before the refusal came); its weights are checked when they are loaded."""
+    from models.bundle.files import read_bundle_manifest
+    from models.bundle.manifest import BundleError
+
+    try:
+        read_bundle_manifest(bundle)
+    except (BundleError, OSError, ValueError) as exc:
+        raise ConfigError(f"init_from: {exc}") from exc
 
 
 def _start_network(bundle: Path, out: Path, *, resume: bool) -> dict[str, Any] | None:
@@ -179,8 +192,9 @@ def _start_network(bundle: Path, out: Path, *, resume: bool) -> dict[str, Any] |
     if tree is not None:
         start["taxonomy"] = tree
     shown = ", ".join(f"{k} {v}" for k, v in start["network"].items() if k != "backbone_kwargs")
-    print(f"train: no --config: the tree, network and input size of {where} ({shown}, {size} px); --config or "
-          "--set change them", file=sys.stderr)
+    print(f"train: no --config: the tree, network and input size of {where} ({shown}, {size} px), the default "
+          "training recipe (learning rate, loss, outlier exposure: pass the config the bundle was trained with to keep "
+          "its own); --config or --set change them", file=sys.stderr)
     return start
 
 
@@ -192,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
     if args.folds:  # (check_out is not for them: their runs are kept fold by fold)
         refuse_data_folder(out, "the folds' runs")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
+    if args.init_from and not args.resume:  # a wrong one said now, not after minutes of reading the data
+        _check_start(Path(args.init_from))
     start = None
     if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
         start = _start_network(Path(args.init_from), out, resume=args.resume)

@@ -30,6 +30,11 @@ from models.taxonomy import Taxonomy
 
 _UNKNOWN_DIR_RE = re.compile(r"^unknown[_:](.+)$", re.IGNORECASE)
 _IGNORED_FILES = frozenset({"thumbs.db", "desktop.ini"})
+_EXPORT_FILES = {  # beside the class folders of fma-judge's image-folder export ("not an image file type" puzzled)
+    "manifest.csv": "the image-folder export's list of its images, not read with the folder: give it as --data "
+                    "instead of the folder to check each image against the sha256 it was judged with",
+    "notes.csv": "the image-folder export's notes: not training data",
+}
 
 
 def folder_label(parts: tuple[str, ...]) -> str:
@@ -73,7 +78,8 @@ def parse_folder(
                 if parts and is_spectrum_candidate(name):  # an FTIR spectrum, if an image has its name
                     spectra.append((Path(dirpath) / name).resolve())
                 else:
-                    skipped.append((written, _not_an_image(name)))
+                    export_file = None if parts else _EXPORT_FILES.get(name.lower())
+                    skipped.append((written, export_file or _not_an_image(name)))
                 continue
             if not parts:
                 skipped.append((written, "not in a class folder: images must be in root/<leaf id>/"))

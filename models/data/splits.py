@@ -255,6 +255,19 @@ def split_samples(
     ).samples
 
 
+def held_out_copies(samples: Sequence[Sample], hash_fn: Callable[[Path], str] = file_sha256) -> set[int]:
+    """The indices of the samples without a split (an app's label export beside data with a split column) that hold
+    the same picture as a validation or test sample: training on them trains on held-out images under other names
+    (a batch made of test images, judged and exported, taught the next model its own test set, and ``compare``
+    called it better). Only those files and the held-out ones are hashed; none when nothing lacks a split."""
+    loose = [i for i, s in enumerate(samples) if s.split is None]
+    held = [s for s in samples if s.split in ("val", "test")]
+    if not loose or not held:
+        return set()
+    held_hashes = {hash_fn(s.path) for s in held}
+    return {i for i in loose if hash_fn(samples[i].path) in held_hashes}
+
+
 def split_counts(n: int, fractions: Sequence[float]) -> list[int]:
     """Split ``n`` rendered items by fractions (largest remainder, ties to the earlier split)."""
     total = sum(fractions)

@@ -171,8 +171,8 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
     if differ:
         raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
             f"{k} {getattr(ours, k)!r} here, {getattr(theirs, k)!r} in {path}" for k in differ)
-            + ". Without --config, train takes the bundle's own network and recipe; or give the config it was trained "
-              "with")
+            + ". Without --config, train takes the bundle's own tree, network and input size (the training recipe "
+              "is then the defaults'); or give the config it was trained with")
     try:
         missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                                      for k, v in source.model.state_dict().items()}, strict=False)

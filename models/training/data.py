@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision import tv_tensors
 
 from models.data.manifest import DataError, Sample, data_hash, load_data
+from models.data.splits import held_out_copies
 from models.data.transforms import build_train_transform
 from models.imageio import decode_or_reason, load_image
 from models.nn.config import IMBALANCE_SAMPLING
@@ -128,6 +129,7 @@ def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[s
     split): they are outlier-exposure images, never validation or test classes.
     """
     known = [s for s in samples if not s.is_unknown]
+    copies: set[int] = set()
     if known and all(s.split is None for s in known):
         from models.data.splits import split_samples
 
@@ -135,12 +137,18 @@ def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[s
         known = split_samples(known, seed=seed)
     elif unsplit := [s for s in known if s.split is None]:  # an app export beside the data's own manifest
         sources = sorted({Path(s.source).name for s in unsplit if s.source})
+        copies = held_out_copies(samples)
         log(f"{len(unsplit)} image(s) without a split ({', '.join(sources[:3]) or 'no manifest'}) beside data with "
-            "one: they are training images")
+            "one: they are training images" + (
+                f", but {len(copies)} of them hold the same picture as a validation or test image and are left out "
+                "(trained on, the held-out images would be seen under other names, e.g. "
+                f"{samples[min(copies)].path.name})" if copies else ""))
+        known = [s for i, s in enumerate(samples) if not s.is_unknown and i not in copies]
     parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for s in known:
         parts.setdefault(s.split or "train", []).append(s)
-    parts["outliers"] = [s for s in samples if s.is_unknown and (s.split or "train") == "train"]
+    parts["outliers"] = [s for i, s in enumerate(samples) if s.is_unknown and (s.split or "train") == "train"
+                         and i not in copies]
     return parts
 
 

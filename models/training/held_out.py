@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from models.data.manifest import Sample, data_hash
-from models.data.splits import split_samples
+from models.data.splits import held_out_copies, split_samples
 from models.hashing import file_sha256
 
 __all__ = ["recorded_training_rows", "recover_split", "seen_split_warning"]
@@ -103,8 +103,10 @@ def recorded_training_rows(train: Any, taxonomy: Any, bundle: str | Path, split:
         return [], f"its training data cannot be read ({exc})"
     rows, _line = recover_split(train, loaded.samples, sources, bundle)
     # (load_data left out the files not there; a row without a split beside rows with one trained, as
-    # models.training.data.split_for_training takes it: an app export beside the original data)
-    chosen = [s for s in rows if (s.split or "train") == split and not s.is_unknown]
+    # models.training.data.split_for_training takes it: an app export beside the original data, less its copies of
+    # held-out images)
+    copies = held_out_copies(rows)
+    chosen = [s for i, s in enumerate(rows) if (s.split or "train") == split and not s.is_unknown and i not in copies]
     if len(chosen) < 2:
         return [], f"its training data ({', '.join(sources)}) has no {split} images here"
     return chosen, f"{len(chosen)} {split} images of {', '.join(sources)}, the data {bundle} was trained on"
