@@ -608,6 +608,9 @@ def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset,
     m = json.loads((fine / "manifest.json").read_text())
     assert m["train"]["config"]["network"]["backbone"] == "convnext_tiny" and m["input_size"][1:] == [32, 32]
     assert m["train"]["config"]["taxonomy"] == str(base.resolve())
+    assert cli_main(["info", str(fine)]) == 0  # where it came from, said
+    base_version = json.loads((base / "manifest.json").read_text())["model_version"]
+    assert f"; fine-tuned from {base_version} ({base})" in capsys.readouterr().out
     # a --resume takes them from its checkpoint, which the run started with (the bundle may have moved since); the
     # values go in as they are, not through --set text (YAML read 1e-06 as a string)
     from models.commands.train import _start_network

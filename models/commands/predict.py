@@ -118,6 +118,7 @@ def run_info(args: argparse.Namespace) -> int:
         f"backbone/head : {m.network.backbone} / {m.network.head} (loss: {m.loss.kind if m.loss else '-'})",
         f"input         : {list(m.input_size)}",
         f"taxonomy      : {m.taxonomy.id} ({m.taxonomy.fingerprint()[:12]})",
+        f"trained on    : {_trained_line(m)}",
         f"calibrated    : {_calibration_line(m)}",
         f"spectrum head : {_spectrum_line(m)}",
     ]
@@ -129,6 +130,18 @@ def run_info(args: argparse.Namespace) -> int:
             lines.append(f"{key:<14}: {value:.4f}")
     print("\n".join(lines))
     return 0
+
+
+def _trained_line(m: BundleManifest) -> str:
+    """What the weights learned from, and the bundle a fine-tuning started from (a lead comparing two rounds of the
+    retraining loop could not tell which model each came from)."""
+    t = m.train
+    if t is None:
+        return "-"
+    text = f"{t.n_train} images ({t.n_val} for validation) of {', '.join(t.data_sources) or '-'}"
+    if t.init_from is not None:
+        text += f"; fine-tuned from {t.init_from.model_version} ({t.init_from.path})"
+    return text
 
 
 def _multilabel_line(m: BundleManifest) -> str:
