@@ -4,22 +4,22 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="90"/>
+        <location filename="../ui/batch_list.py" line="89"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="93"/>
+        <location filename="../ui/batch_list.py" line="92"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="95"/>
+        <location filename="../ui/batch_list.py" line="94"/>
         <source>{who} is on it now</source>
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="289"/>
+        <location filename="../ui/batch_list.py" line="288"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -500,27 +500,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="390"/>
+        <location filename="../ui/style.py" line="393"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="394"/>
+        <location filename="../ui/style.py" line="397"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="397"/>
+        <location filename="../ui/style.py" line="400"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="399"/>
+        <location filename="../ui/style.py" line="402"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="401"/>
+        <location filename="../ui/style.py" line="404"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -556,107 +556,107 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="125"/>
+        <location filename="../ui/style.py" line="128"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="126"/>
+        <location filename="../ui/style.py" line="129"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="127"/>
+        <location filename="../ui/style.py" line="130"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="128"/>
+        <location filename="../ui/style.py" line="131"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="129"/>
+        <location filename="../ui/style.py" line="132"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="130"/>
+        <location filename="../ui/style.py" line="133"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="132"/>
+        <location filename="../ui/style.py" line="135"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="133"/>
+        <location filename="../ui/style.py" line="136"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="134"/>
+        <location filename="../ui/style.py" line="137"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="135"/>
+        <location filename="../ui/style.py" line="138"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="136"/>
+        <location filename="../ui/style.py" line="139"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="137"/>
+        <location filename="../ui/style.py" line="140"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="138"/>
+        <location filename="../ui/style.py" line="141"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="139"/>
+        <location filename="../ui/style.py" line="142"/>
         <source>its file holds another picture now</source>
         <translation>此檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="181"/>
+        <location filename="../ui/style.py" line="184"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="186"/>
+        <location filename="../ui/style.py" line="189"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="188"/>
+        <location filename="../ui/style.py" line="191"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="189"/>
+        <location filename="../ui/style.py" line="192"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="192"/>
+        <location filename="../ui/style.py" line="195"/>
         <source>the same picture as {name}: the batch holds it once, under that name</source>
         <translation>與 {name} 是同一張影像：批次只收錄一次，以該檔名列出</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="196"/>
+        <location filename="../ui/style.py" line="199"/>
         <source>image too large: {width} x {height} pixels ({n} million) is over the limit of {limit} million pixels</source>
         <translation>影像過大：{width} × {height} 像素（{n} 百萬），超過 {limit} 百萬像素的上限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="201"/>
+        <location filename="../ui/style.py" line="204"/>
         <source>corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels its header claims</source>
         <translation>影像損毀或不完整：{nbytes} 位元組的 JPEG 容納不了其標頭所稱的 {width} × {height} 像素</translation>
     </message>
@@ -847,13 +847,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="373"/>
+        <location filename="../ui/style.py" line="376"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="321"/>
-        <location filename="../ui/style.py" line="377"/>
+        <location filename="../ui/style.py" line="380"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1160,12 +1160,12 @@
 <context>
     <name>List</name>
     <message>
-        <location filename="../ui/style.py" line="50"/>
+        <location filename="../ui/style.py" line="53"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="50"/>
+        <location filename="../ui/style.py" line="53"/>
         <source>, </source>
         <translation>、</translation>
     </message>
@@ -1734,27 +1734,27 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="312"/>
+        <location filename="../ui/batch_opening.py" line="310"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="313"/>
+        <location filename="../ui/batch_opening.py" line="311"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="360"/>
+        <location filename="../ui/batch_opening.py" line="358"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="362"/>
+        <location filename="../ui/batch_opening.py" line="360"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="369"/>
+        <location filename="../ui/batch_opening.py" line="367"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1771,7 +1771,7 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="70"/>
         <location filename="../ui/main_window.py" line="483"/>
-        <location filename="../ui/queue_actions.py" line="229"/>
+        <location filename="../ui/queue_actions.py" line="228"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -2236,52 +2236,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="147"/>
+        <location filename="../ui/style.py" line="150"/>
         <source>{why}: the folder is being read again. A file renamed since shows under its new name once it is read.</source>
         <translation>{why}：正在重新讀取資料夾。之後改名的檔案在讀到時會以新名稱顯示。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="150"/>
+        <location filename="../ui/style.py" line="153"/>
         <source>{why}: not reached now (a network share away?). It is read again when you come back to this image; nothing can be judged on it until it shows.</source>
         <translation>{why}：目前無法存取（網路共用資料夾未連線？）。回到此影像時會再讀取一次；影像顯示前無法判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="157"/>
+        <location filename="../ui/style.py" line="160"/>
         <source>Its file holds another picture now (listed at the end of the batch): this image cannot be shown, and what was judged on it stays.</source>
         <translation>此檔案現在是另一張影像（列在本批次最後）：這張影像無法顯示，已做的判定保留。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="168"/>
+        <location filename="../ui/style.py" line="171"/>
         <source>Reading {file}…</source>
         <translation>正在讀取 {file}…</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="301"/>
+        <location filename="../ui/style.py" line="304"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="304"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="307"/>
+        <location filename="../ui/style.py" line="310"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="408"/>
+        <location filename="../ui/style.py" line="411"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="410"/>
+        <location filename="../ui/style.py" line="413"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="412"/>
+        <location filename="../ui/style.py" line="415"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2291,12 +2291,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>發生錯誤，剛才的按鍵或點擊所要求的動作可能沒有完成（{what}）。已儲存的判定都保留。詳細資訊：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/workers.py" line="238"/>
+        <location filename="../ui/workers.py" line="241"/>
         <source>Predictions not saved: {msg}</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/workers.py" line="331"/>
+        <location filename="../ui/workers.py" line="334"/>
         <source>Prediction not saved: {msg}</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
@@ -2357,7 +2357,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="306"/>
+        <location filename="../ui/queue_view.py" line="308"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2509,32 +2509,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="238"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="240"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="244"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="243"/>
+        <location filename="../ui/style.py" line="246"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="245"/>
+        <location filename="../ui/style.py" line="248"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="247"/>
+        <location filename="../ui/style.py" line="250"/>
         <source>Not predicted yet: the model did not reach its file (a network share away?). It is predicted once the file is read again.</source>
         <translation>尚未預測：模型無法存取其檔案（網路共用資料夾未連線？）。檔案再次讀取後即會預測。</translation>
     </message>
@@ -2542,37 +2542,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="57"/>
+        <location filename="../ui/style.py" line="60"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="58"/>
+        <location filename="../ui/style.py" line="61"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="59"/>
+        <location filename="../ui/style.py" line="62"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="60"/>
+        <location filename="../ui/style.py" line="63"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="62"/>
+        <location filename="../ui/style.py" line="65"/>
         <source>auto-judging of its type paused</source>
         <translation>此類別的自動判定已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="63"/>
+        <location filename="../ui/style.py" line="66"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="64"/>
+        <location filename="../ui/style.py" line="67"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -2795,57 +2795,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="169"/>
+        <location filename="../ui/queue_view.py" line="171"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="170"/>
+        <location filename="../ui/queue_view.py" line="172"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="171"/>
+        <location filename="../ui/queue_view.py" line="173"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="172"/>
+        <location filename="../ui/queue_view.py" line="174"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="176"/>
+        <location filename="../ui/queue_view.py" line="178"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="179"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="178"/>
+        <location filename="../ui/queue_view.py" line="180"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="229"/>
+        <location filename="../ui/queue_view.py" line="231"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="326"/>
+        <location filename="../ui/queue_view.py" line="328"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="433"/>
+        <location filename="../ui/queue_view.py" line="436"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2871,8 +2871,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="359"/>
-        <location filename="../ui/queue_view.py" line="329"/>
-        <location filename="../ui/queue_view.py" line="349"/>
+        <location filename="../ui/queue_view.py" line="331"/>
+        <location filename="../ui/queue_view.py" line="351"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2914,22 +2914,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="408"/>
+        <location filename="../ui/queue_view.py" line="411"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="425"/>
+        <location filename="../ui/queue_view.py" line="428"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="429"/>
+        <location filename="../ui/queue_view.py" line="432"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="427"/>
+        <location filename="../ui/queue_view.py" line="430"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2964,17 +2964,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="431"/>
+        <location filename="../ui/queue_view.py" line="434"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="436"/>
+        <location filename="../ui/queue_view.py" line="439"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="441"/>
+        <location filename="../ui/queue_view.py" line="444"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3009,172 +3009,172 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="248"/>
+        <location filename="../ui/queue_actions.py" line="259"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="282"/>
+        <location filename="../ui/queue_actions.py" line="293"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="302"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="294"/>
+        <location filename="../ui/queue_actions.py" line="305"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="298"/>
+        <location filename="../ui/queue_actions.py" line="309"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="301"/>
+        <location filename="../ui/queue_actions.py" line="312"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="310"/>
+        <location filename="../ui/queue_actions.py" line="321"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="324"/>
+        <location filename="../ui/queue_actions.py" line="335"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="340"/>
+        <location filename="../ui/queue_actions.py" line="351"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="342"/>
+        <location filename="../ui/queue_actions.py" line="353"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="345"/>
+        <location filename="../ui/queue_actions.py" line="356"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="346"/>
+        <location filename="../ui/queue_actions.py" line="357"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="358"/>
+        <location filename="../ui/queue_actions.py" line="369"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="372"/>
+        <location filename="../ui/queue_actions.py" line="383"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="378"/>
+        <location filename="../ui/queue_actions.py" line="389"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="389"/>
+        <location filename="../ui/queue_actions.py" line="400"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="395"/>
+        <location filename="../ui/queue_actions.py" line="406"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="401"/>
+        <location filename="../ui/queue_actions.py" line="412"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="402"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="413"/>
+        <location filename="../ui/queue_actions.py" line="424"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="414"/>
+        <location filename="../ui/queue_actions.py" line="425"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="424"/>
+        <location filename="../ui/queue_actions.py" line="435"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="432"/>
+        <location filename="../ui/queue_actions.py" line="443"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="436"/>
+        <location filename="../ui/queue_actions.py" line="447"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="437"/>
+        <location filename="../ui/queue_actions.py" line="448"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="438"/>
+        <location filename="../ui/queue_actions.py" line="449"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="439"/>
+        <location filename="../ui/queue_actions.py" line="450"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="459"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="452"/>
+        <location filename="../ui/queue_actions.py" line="463"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="453"/>
+        <location filename="../ui/queue_actions.py" line="464"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="473"/>
+        <location filename="../ui/queue_actions.py" line="484"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3183,57 +3183,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="486"/>
+        <location filename="../ui/queue_actions.py" line="497"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="489"/>
+        <location filename="../ui/queue_actions.py" line="500"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="493"/>
+        <location filename="../ui/queue_actions.py" line="504"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="504"/>
+        <location filename="../ui/queue_actions.py" line="515"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="508"/>
+        <location filename="../ui/queue_actions.py" line="519"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="511"/>
+        <location filename="../ui/queue_actions.py" line="522"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="515"/>
+        <location filename="../ui/queue_actions.py" line="526"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="517"/>
+        <location filename="../ui/queue_actions.py" line="528"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="529"/>
+        <location filename="../ui/queue_actions.py" line="540"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="535"/>
+        <location filename="../ui/queue_actions.py" line="546"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="538"/>
+        <location filename="../ui/queue_actions.py" line="549"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3241,22 +3241,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="217"/>
+        <location filename="../ui/style.py" line="220"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="220"/>
+        <location filename="../ui/style.py" line="223"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="224"/>
+        <location filename="../ui/style.py" line="227"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="230"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3264,25 +3264,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="63"/>
-        <location filename="../ui/similar_panel.py" line="147"/>
+        <location filename="../ui/similar_panel.py" line="64"/>
+        <location filename="../ui/similar_panel.py" line="152"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="110"/>
+        <location filename="../ui/similar_panel.py" line="115"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="125"/>
+        <location filename="../ui/similar_panel.py" line="130"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="131"/>
+        <location filename="../ui/similar_panel.py" line="136"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3291,32 +3291,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="140"/>
+        <location filename="../ui/similar_panel.py" line="145"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="141"/>
+        <location filename="../ui/similar_panel.py" line="146"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="148"/>
+        <location filename="../ui/similar_panel.py" line="153"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="149"/>
+        <location filename="../ui/similar_panel.py" line="154"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="158"/>
+        <location filename="../ui/similar_panel.py" line="163"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="161"/>
+        <location filename="../ui/similar_panel.py" line="166"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>
@@ -3433,37 +3433,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/style.py" line="37"/>
+        <location filename="../ui/style.py" line="40"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="38"/>
+        <location filename="../ui/style.py" line="41"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="39"/>
+        <location filename="../ui/style.py" line="42"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="40"/>
+        <location filename="../ui/style.py" line="43"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="41"/>
+        <location filename="../ui/style.py" line="44"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="42"/>
+        <location filename="../ui/style.py" line="45"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="43"/>
+        <location filename="../ui/style.py" line="46"/>
         <source>unreadable</source>
         <translation>無法讀取</translation>
     </message>
@@ -3471,172 +3471,172 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="281"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="281"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="282"/>
+        <location filename="../ui/style.py" line="285"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="282"/>
+        <location filename="../ui/style.py" line="285"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="283"/>
+        <location filename="../ui/style.py" line="286"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="283"/>
+        <location filename="../ui/style.py" line="286"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="284"/>
+        <location filename="../ui/style.py" line="287"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="288"/>
+        <location filename="../ui/style.py" line="291"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="285"/>
+        <location filename="../ui/style.py" line="288"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="286"/>
+        <location filename="../ui/style.py" line="289"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="342"/>
+        <location filename="../ui/style.py" line="345"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="340"/>
+        <location filename="../ui/style.py" line="343"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="328"/>
+        <location filename="../ui/style.py" line="331"/>
         <source>the server needs a password and none was given; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器需要密碼，但未提供；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="331"/>
+        <location filename="../ui/style.py" line="334"/>
         <source>the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器拒絕了密碼；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="335"/>
+        <location filename="../ui/style.py" line="338"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="336"/>
+        <location filename="../ui/style.py" line="339"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="337"/>
+        <location filename="../ui/style.py" line="340"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="345"/>
+        <location filename="../ui/style.py" line="348"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="347"/>
+        <location filename="../ui/style.py" line="350"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="349"/>
+        <location filename="../ui/style.py" line="352"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="351"/>
+        <location filename="../ui/style.py" line="354"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="351"/>
+        <location filename="../ui/style.py" line="354"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="352"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="352"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="353"/>
+        <location filename="../ui/style.py" line="356"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="354"/>
+        <location filename="../ui/style.py" line="357"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="355"/>
+        <location filename="../ui/style.py" line="358"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="360"/>
+        <location filename="../ui/style.py" line="363"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="363"/>
+        <location filename="../ui/style.py" line="366"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="320"/>
+        <location filename="../ui/style.py" line="323"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="322"/>
+        <location filename="../ui/style.py" line="325"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="358"/>
+        <location filename="../ui/style.py" line="361"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="324"/>
+        <location filename="../ui/style.py" line="327"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="326"/>
+        <location filename="../ui/style.py" line="329"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>
