@@ -146,8 +146,11 @@ def test_per_period_counts_and_time_zone(engine, store) -> None:
     assert [d.start for d in days] == [dt.date(2025, 3, 3), dt.date(2025, 3, 9), dt.date(2025, 3, 10)]
     assert [d.counts.predicted for d in days] == [4, 0, 5]
     assert [d.counts.judged for d in days] == [1, 1, 5]
+    months = read(engine, stats.period_figures, model_version=V1, period="month")  # a month-end report's figures
+    assert [m.start for m in months] == [dt.date(2025, 3, 1)]
+    assert months[0].counts.predicted == 9 and months[0].counts.judged == 7 and months[0].counts.wrong == 3
     with pytest.raises(ValueError, match="unknown period"):
-        read(engine, stats.period_figures, model_version=V1, period="month")
+        read(engine, stats.period_figures, model_version=V1, period="year")
 
 
 def test_per_class_agreement(engine, store) -> None:
@@ -308,6 +311,7 @@ def test_weeks_across_new_year_are_labelled_with_their_years() -> None:
     assert period_labels([dt.date(2025, 12, 22), dt.date(2025, 12, 29), dt.date(2026, 1, 5)]) == (
         ["2025-12-22", "12-29", "2026-01-05"], None)
     assert period_labels([]) == ([], None)
+    assert period_labels([dt.date(2025, 12, 1), dt.date(2026, 1, 1)], "month") == (["2025-12", "2026-01"], None)
 
 
 def test_cohen_kappa_formula() -> None:

@@ -189,142 +189,147 @@
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="74"/>
+        <source>Per month</source>
+        <translation>每月</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="75"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="83"/>
+        <location filename="../ui/dashboard_view.py" line="84"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="85"/>
+        <location filename="../ui/dashboard_view.py" line="86"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
-        <location filename="../ui/dashboard_view.py" line="140"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="141"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
-        <location filename="../ui/dashboard_view.py" line="141"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="142"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
-        <location filename="../ui/dashboard_view.py" line="142"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="143"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
-        <location filename="../ui/dashboard_view.py" line="143"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="144"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="124"/>
+        <location filename="../ui/dashboard_view.py" line="125"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="126"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="139"/>
+        <location filename="../ui/dashboard_view.py" line="140"/>
         <source>Analyst</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="146"/>
+        <location filename="../ui/dashboard_view.py" line="147"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="147"/>
+        <location filename="../ui/dashboard_view.py" line="148"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="148"/>
+        <location filename="../ui/dashboard_view.py" line="149"/>
         <source>Analysts</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="173"/>
+        <location filename="../ui/dashboard_view.py" line="174"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="223"/>
-        <location filename="../ui/dashboard_view.py" line="255"/>
+        <location filename="../ui/dashboard_view.py" line="224"/>
+        <location filename="../ui/dashboard_view.py" line="256"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="241"/>
+        <location filename="../ui/dashboard_view.py" line="242"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="303"/>
+        <location filename="../ui/dashboard_view.py" line="304"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="310"/>
+        <location filename="../ui/dashboard_view.py" line="311"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="317"/>
+        <location filename="../ui/dashboard_view.py" line="318"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="326"/>
+        <location filename="../ui/dashboard_view.py" line="327"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -340,17 +345,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="336"/>
+        <location filename="../ui/dashboard_view.py" line="337"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="340"/>
+        <location filename="../ui/dashboard_view.py" line="341"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="344"/>
+        <location filename="../ui/dashboard_view.py" line="345"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -360,7 +365,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="358"/>
+        <location filename="../ui/dashboard_view.py" line="359"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>

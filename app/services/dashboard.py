@@ -187,6 +187,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "per_week": {"en": "Per week", "zh_TW": "每週"},
     "per_day": {"en": "Per day", "zh_TW": "每日"},
+    "per_month": {"en": "Per month", "zh_TW": "每月"},
     "per_batch": {"en": "Per batch (latest {n})", "zh_TW": "每批次（最近 {n} 批）"},
     "auto": {"en": "auto-judged", "zh_TW": "自動判定"},
     "corrected": {"en": "corrected by analysts", "zh_TW": "人工更正"},
@@ -427,9 +428,12 @@ def _three_lines(
     _style(ax, fg, grid)
 
 
-def period_labels(starts: list[dt.date]) -> tuple[list[str], int | None]:
-    """The periods' axis labels, month-day, and the one year they all fall in (None: they span several, and the
-    first of each year is labelled with its year: weeks across New Year read 12-29, 01-05 with no year)."""
+def period_labels(starts: list[dt.date], period: str = "week") -> tuple[list[str], int | None]:
+    """The periods' axis labels, month-day (months: year-month), and the one year they all fall in (None: they span
+    several, and the first of each year is labelled with its year: weeks across New Year read 12-29, 01-05 with no
+    year)."""
+    if period == "month":
+        return [d.strftime("%Y-%m") for d in starts], None
     years = {d.year for d in starts}
     if len(years) <= 1:
         return [d.strftime("%m-%d") for d in starts], next(iter(years), None)
@@ -439,8 +443,8 @@ def period_labels(starts: list[dt.date]) -> tuple[list[str], int | None]:
 
 def _draw_periods(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
     periods = figures.periods[-MAX_PERIODS:]
-    labels, year = period_labels([p.start for p in periods])
-    title = _t("per_day" if figures.period == "day" else "per_week", lang)
+    labels, year = period_labels([p.start for p in periods], figures.period)
+    title = _t(f"per_{figures.period}", lang)
     ax.set_title(title if year is None else f"{title} · {year}", loc="left", pad=24)
     if not periods:
         _empty(ax, lang, fg)

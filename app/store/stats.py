@@ -10,8 +10,8 @@ Definitions (for one model version; an image counts when it has a prediction of 
 - ``reviewed``: judged images with a predicted leaf; ``wrong``: of those, the ones whose final leaf
   differs from the predicted leaf, "unknown" counting as wrong (model error rate = wrong / reviewed).
 - Per period, the prediction figures are bucketed by when the prediction was made and the review
-  figures by when the current decision was made. Days and weeks (starting Monday) are taken in UTC
-  shifted by ``utc_offset_minutes`` (the analysts' time zone).
+  figures by when the current decision was made. Days, weeks (starting Monday) and months are taken in
+  UTC shifted by ``utc_offset_minutes`` (the analysts' time zone).
 - Per batch, an image counts in every batch it belongs to.
 - Per class: per predicted leaf, reviewed images and how many the analysts agreed with.
 - Analyst agreement: Cohen's kappa for each pair of analysts over the images both decided, using each
@@ -62,7 +62,7 @@ __all__ = [
     "period_figures",
 ]
 
-PERIODS: tuple[str, ...] = ("day", "week")
+PERIODS: tuple[str, ...] = ("day", "week", "month")
 UNKNOWN = "unknown"
 """The label of "unknown / new defect type" decisions in the analyst agreement."""
 
@@ -108,7 +108,7 @@ class BatchFigures:
 
 @dataclass(frozen=True)
 class PeriodFigures:
-    """``start``: first day of the period (a Monday for weeks), in the chosen time zone."""
+    """``start``: first day of the period (a Monday for weeks, the 1st for months), in the chosen time zone."""
 
     start: dt.date
     counts: Counts
@@ -152,6 +152,8 @@ def _period_start(session: Session, column: Any, period: str, utc_offset_minutes
         shift = f"{minutes:+d} minutes"
         if period == "day":
             return func.date(column, shift)
+        if period == "month":
+            return func.date(column, shift, "start of month")
         return func.date(column, shift, "weekday 0", "-6 days")  # back to Monday
     local = func.timezone("UTC", column) + literal_column(f"interval '{minutes} minutes'")
     return cast(func.date_trunc(period, local), Date)
@@ -306,10 +308,10 @@ def held_back_by_batch(session: Session, *, model_version: str, reasons: Iterabl
 def period_figures(
     session: Session, *, model_version: str, period: str = "week", utc_offset_minutes: int = 0
 ) -> list[PeriodFigures]:
-    """Per day or week (oldest first): predictions by when they were made, reviews by when decided.
+    """Per day, week or month (oldest first): predictions by when they were made, reviews by when decided.
 
     Raises:
-        ValueError: ``period`` is not ``day`` or ``week``.
+        ValueError: ``period`` is not ``day``, ``week`` or ``month``.
     """
     predicted_key = _period_start(session, Prediction.created_at, period, utc_offset_minutes)
     judged_key = _period_start(session, decided_time(), period, utc_offset_minutes)  # (not a note's, a confirm's)

@@ -71,6 +71,7 @@ class DashboardView(QWidget):
         self.period_combo = QComboBox(self)
         self.period_combo.addItem(QCoreApplication.translate("Dashboard", "Per week"), "week")
         self.period_combo.addItem(QCoreApplication.translate("Dashboard", "Per day"), "day")
+        self.period_combo.addItem(QCoreApplication.translate("Dashboard", "Per month"), "month")
         self.refresh_btn = QPushButton(QCoreApplication.translate("Dashboard", "Refresh  (F5)"), self)
         self.refresh_btn.clicked.connect(self.refresh)
         self.status = QLabel(self)
