@@ -68,8 +68,8 @@ def make_folder(folder: str | os.PathLike[str]) -> None:
     file system: ..." where a CSV export said "cannot write ...: its folder ... is read-only for you")."""
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise named(exc, Path(folder)) from None
+    except OSError as exc:  # (exc.filename: the folder that refused, an ancestor when parents were missing)
+        raise named(exc, Path(exc.filename or folder)) from None
 
 
 def named(exc: OSError, path: Path) -> OSError:

@@ -62,3 +62,22 @@ def test_a_disk_that_fills_while_the_file_is_written_names_the_file_meant(tmp_pa
     with pytest.raises(ValueError, match="not mine"), atomic.replacing(target) as handle:  # the caller's errors pass
         handle.write("x")
         raise ValueError("not mine")
+
+
+def test_a_folder_that_cannot_be_made_names_the_folder_that_refused(tmp_path, monkeypatch) -> None:
+    """An export into share/labels, share not there and its parent read-only: the folder named is the parent, which
+    refused (it said "its folder share is read-only", a folder that does not exist)."""
+    real = os.mkdir
+
+    def mkdir(path, *args, **kwargs):
+        if os.fspath(path) == str(tmp_path / "share"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    with pytest.raises(PermissionError) as info:
+        atomic.make_folder(tmp_path / "share" / "labels")
+    assert str(info.value) == (f"cannot write {tmp_path / 'share'}: its folder {tmp_path} is read-only for you "
+                               "(Permission denied)")
+    atomic.make_folder(tmp_path / "other" / "labels")  # made, parents and all
+    assert (tmp_path / "other" / "labels").is_dir()

@@ -14,6 +14,7 @@ from models.commands.curate import add_arguments, run
 from models.data.curate import DEFAULT_MAG_PATTERN, curate, magnification_from_name
 from models.data.manifest import DataError, Sample, UnknownLabelsError, read_manifest
 from models.data.splits import split_files, split_samples
+from models.hashing import file_sha256
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 
@@ -286,3 +287,31 @@ def test_run_reports_errors_and_empty_results(
     assert run(_parse([str(manifest), "--out", str(manifest)])) == 2
     with pytest.raises(SystemExit):
         _parse([str(manifest), "--out", "x.csv", "--split", "0.9,0.2,0.1"])
+
+
+def test_held_out_copies_reads_only_files_whose_size_a_held_out_file_has(tmp_path) -> None:
+    """Exported rows (no split) that copy a validation or test image are found by content; only the files whose
+    size matches one on the other side are read (a large data set with an export beside it read every held-out
+    file); a file that cannot be read is no copy."""
+    from models.data.splits import held_out_copies
+
+    def at(name: str, data: bytes, split: str | None) -> Sample:
+        (tmp_path / name).write_bytes(data)
+        return Sample(path=tmp_path / name, label="scratch", split=split)
+
+    samples = [at("val.png", b"v" * 10, "val"), at("test.png", b"t" * 12, "test"), at("train.png", b"r" * 14, "train"),
+               at("copy_of_test.png", b"t" * 12, None), at("same_size.png", b"x" * 10, None),
+               at("other.png", b"o" * 99, None), at("copy_of_train.png", b"r" * 14, None)]
+    read: list[str] = []
+
+    def counted(path):
+        read.append(path.name)
+        return file_sha256(path)
+
+    assert held_out_copies(samples, counted) == {3}
+    assert sorted(set(read)) == ["copy_of_test.png", "same_size.png", "test.png", "val.png"]
+    (tmp_path / "gone.png").write_bytes(b"t" * 12)
+    gone = Sample(path=tmp_path / "gone.png", label="scratch")
+    (tmp_path / "gone.png").unlink()
+    assert held_out_copies([*samples, gone]) == {3}
+    assert held_out_copies([s for s in samples if s.split is not None]) == set()  # nothing without a split

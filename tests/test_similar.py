@@ -245,8 +245,9 @@ def test_a_similar_tile_whose_file_is_gone_or_not_an_image_says_why(qtbot, engin
     QApplication.processEvents()
     Image.new("L", (60, 40), 128).save(cases[0].path)  # put back: its picture at the next showing
     panel.set_cases(cases)
+    panel.tiles.setCurrentRow(0)  # (a reference marked beside the image stays marked: the tile changes in place)
     qtbot.waitUntil(lambda: "file not found" not in panel.tiles.item(0).toolTip(), timeout=5000)
-    assert not said(0)
+    assert not said(0) and panel.tiles.currentRow() == 0 and panel.tiles.count() == 3
 
 
 def reddish(image) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +350,7 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     # checkpoint "after epoch 3", and --resume then said that run had finished)
     import models.training.loop as train_mod
 
+    shutil.rmtree(out / "checkpoint")  # a bundle without its run (copied from elsewhere): this run's is not left
     real, saved = train_mod.save_checkpoint, []
     monkeypatch.setattr(train_mod, "save_checkpoint", lambda *a, **k: (real(*a, **k), saved.append(1),
                                                                         len(saved) == 1 and _interrupt()))
@@ -356,6 +358,7 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     err = capsys.readouterr().err
     assert "the run did not finish; the model in" in err and err.rstrip().endswith("fma-model train: interrupted")
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not (out / "checkpoint").exists()
     monkeypatch.setattr(train_mod, "save_checkpoint", real)
     assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--init-from", str(out), *overwrite]) == 2
     assert "is the bundle --overwrite would replace" in capsys.readouterr().err

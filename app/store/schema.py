@@ -176,8 +176,10 @@ class ImagePath(Base):
 
 
 # An image's path, when it was seen at several: the most recently seen; of those seen at the same time, the one it
-# was seen at first (its own name: a copy of it written over another file, read in the same reading, showed the
-# image under the other file's name in the queue, beside that file's own judged image); then the newest row.
+# was seen at first (its own name: a copy of it written over another file, read in the same chunk of a folder's
+# reading, showed the image under the other file's name in the queue, beside that file's own judged image); then
+# the newest row. Each chunk of a reading has its own time, and a batch lists a picture two files hold under the
+# later name (services.file_facts.same_pictures): the two can still name such a copy differently.
 IMAGE_PATH_ORDER = (ImagePath.last_seen_at.desc(), ImagePath.first_seen_at, ImagePath.id.desc())
 
 

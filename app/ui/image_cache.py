@@ -99,6 +99,7 @@ class ThumbnailSignals(QObject):
     done = Signal(str, QImage)
     failed = Signal(str, str)  # path, why its content cannot be read (before ``done`` with a null image)
     missed = Signal(str, str)  # path, why its file was not reached now: not found, permission denied (likewise)
+    finished = Signal(str, QImage, str)  # all in one: path, image (null: unreadable), why ("" when read)
 
 
 class ThumbnailJob(QRunnable):
@@ -115,6 +116,7 @@ class ThumbnailJob(QRunnable):
         if reason is not None:  # (a file out of reach may be back at the next read: not "failed")
             (self.signals.failed if is_content_reason(reason) else self.signals.missed).emit(self.path, reason)
         self.signals.done.emit(self.path, image)
+        self.signals.finished.emit(self.path, image, reason or "")
 
 
 class ThumbnailLoader(QObject):
@@ -138,26 +140,32 @@ class ThumbnailLoader(QObject):
         self._wanted: OrderedDict[str, None] = OrderedDict()  # newest last
         self._busy: set[str] = set()
         self._signals = ThumbnailSignals()
-        self._signals.done.connect(self._done)
-        self._signals.failed.connect(self._why_not)
-        self._signals.missed.connect(self._why_not)
+        self._signals.finished.connect(self._done)
         self._why: dict[str, str] = {}  # path -> why its thumbnail is null
         self._missed: set[str] = set()  # of those, the files not reached (asked for again: forget_missed)
+        self._stale: set[str] = set()  # of those, the ones to read again when next painted (shown as they were)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(in_flight)
         self._slots = in_flight
 
     def get(self, path: str) -> QPixmap | None:
-        """The cached thumbnail (null: unreadable), or None while it loads (and it is asked for)."""
+        """The cached thumbnail (null: unreadable), or None while it loads (and it is asked for). A file not reached
+        last time is asked for again after :meth:`forget_missed`, its tile left as it was meanwhile."""
         if (pix := self._cache.get(path)) is not None:
+            if path in self._stale and path not in self._busy:
+                self._stale.discard(path)
+                self._ask(path)  # (the tile keeps saying why until the file is read again)
             return pix
         if path and path not in self._busy:
-            self._wanted[path] = None
-            self._wanted.move_to_end(path)
-            while len(self._wanted) > self.backlog:
-                self._wanted.popitem(last=False)
-            self._pump()
+            self._ask(path)
         return None
+
+    def _ask(self, path: str) -> None:
+        self._wanted[path] = None
+        self._wanted.move_to_end(path)
+        while len(self._wanted) > self.backlog:
+            self._wanted.popitem(last=False)
+        self._pump()
 
     def cached(self, path: str) -> QPixmap | None:
         """The cached thumbnail (null: unreadable), or None; never asks for it."""
@@ -168,16 +176,9 @@ class ThumbnailLoader(QObject):
         return self._why.get(path)
 
     def forget_missed(self) -> None:
-        """Ask again for the files not reached last time (a share back, a file put back): the page was read again."""
-        for path in self._missed:
-            self._cache.pop(path)
-            self._why.pop(path, None)
-        self._missed.clear()
-
-    def _why_not(self, path: str, reason: str) -> None:
-        self._why[path] = reason
-        if not is_content_reason(reason):
-            self._missed.add(path)
+        """Ask again for the files not reached last time (a share back, a file put back) when their tiles are next
+        painted: the page was read again. Their tiles keep saying why until then (popped, they painted as loading)."""
+        self._stale |= self._missed
 
     @property
     def pending(self) -> int:
@@ -189,11 +190,17 @@ class ThumbnailLoader(QObject):
             self._busy.add(path)
             self.pool.start(ThumbnailJob(path, self._signals, self.side))
 
-    def _done(self, path: str, image: QImage) -> None:
+    def _done(self, path: str, image: QImage, reason: str) -> None:
         self._busy.discard(path)
-        if not image.isNull():  # (readable again)
+        if reason:
+            self._why[path] = reason
+        else:
             self._why.pop(path, None)
+        if reason and not is_content_reason(reason):
+            self._missed.add(path)
+        else:  # (read, or found not an image: that is for good)
             self._missed.discard(path)
+            self._stale.discard(path)
         if not image.isNull() and (image.width() > self.side or image.height() > self.side):
             image = image.scaled(self.side, self.side, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)

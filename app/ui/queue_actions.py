@@ -232,9 +232,14 @@ class QueueActions:
         """Say why a key judged nothing on ``rows``: until the selection moves off them (the line stayed under the
         next image, naming the last one's file)."""
         self.status_label.setText(text)
-        self._refused_on = (frozenset(r.image_id for r in rows), text)
+        self._refused_on = (frozenset(r.image_id for r in self.selected_rows()), text)
 
     def _selection_moved(self) -> None:
+        """After the selection settles (a reload selects its rows again one by one: each step changed it)."""
+        if self._refused_on is not None:
+            QTimer.singleShot(0, self._selection_settled)
+
+    def _selection_settled(self) -> None:
         if self._refused_on is not None and self._refused_on[0] != {r.image_id for r in self.selected_rows()}:
             if self.status_label.text() == self._refused_on[1]:  # (not a line said since)
                 self.status_label.setText("")

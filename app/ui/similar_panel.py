@@ -133,11 +133,7 @@ class SimilarPanel(QWidget):
             item = QListWidgetItem(QIcon(reason_tile(why) if tile is None else tile), text)
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
-                                                                  "Similarity {sim:.3f}").format(
-                file=Path(case.path).name or f"#{case.image_id}", leaf=self._name(case.final_leaf),
-                who=case.analyst, when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-                sim=case.similarity) + ("\n" + file_reason_text(why) if why else ""))
+            item.setToolTip(self._tooltip(case, why))
             self.tiles.addItem(item)
             if case.path and tile is None and not case.replaced and not (why and is_content_reason(why)):
                 self.pool.start(ThumbnailJob(case.path, self._signals))
@@ -146,6 +142,13 @@ class SimilarPanel(QWidget):
                 "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
                 "Similar", "No judged image of this model version is similar yet.")))
         self._fold()
+
+    def _tooltip(self, case: SimilarCase, why: str | None) -> str:
+        return QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
+                                                     "Similarity {sim:.3f}").format(
+            file=Path(case.path).name or f"#{case.image_id}", leaf=self._name(case.final_leaf), who=case.analyst,
+            when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"), sim=case.similarity) + (
+            "\n" + file_reason_text(why) if why else "")
 
     def _heading(self) -> str:
         if not self.leaves:
@@ -231,13 +234,16 @@ class SimilarPanel(QWidget):
     def _thumb_missing(self, path: str, reason: str) -> None:
         """The tile's file is not there or not an image: the tile says so (it stayed a grey square). A file not
         reached is tried again when the cases are shown again."""
-        said = self._why.get(path)
         self._why[path] = reason
+        self._retile(path, QIcon(reason_tile(reason)), reason)
+
+    def _retile(self, path: str, icon: QIcon, why: str | None) -> None:
+        """The tiles of ``path`` with this picture and why (in place: the strip's marked reference stays marked)."""
         for row, case in enumerate(self.cases):
-            if case.path == path and row < self.tiles.count() and not case.replaced and said != reason:
+            if case.path == path and row < self.tiles.count() and not case.replaced:
                 item = self.tiles.item(row)
-                item.setIcon(QIcon(reason_tile(reason)))
-                item.setToolTip(item.toolTip() + "\n" + file_reason_text(reason))
+                item.setIcon(icon)
+                item.setToolTip(self._tooltip(case, why))
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         if image.isNull():
@@ -245,12 +251,8 @@ class SimilarPanel(QWidget):
         pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation)
         self._tiles.put(path, pixmap)
-        if self._why.pop(path, None) is not None:  # its file is back: the tile, and its tooltip, as the others'
-            self.set_cases(self.cases)
-            return
-        for row, case in enumerate(self.cases):
-            if case.path == path and row < self.tiles.count() and not case.replaced:
-                self.tiles.item(row).setIcon(QIcon(pixmap))
+        self._why.pop(path, None)  # (its file back: said no more)
+        self._retile(path, QIcon(pixmap), None)
 
     def _open(self, item: QListWidgetItem) -> None:
         image_id = item.data(ID_ROLE)

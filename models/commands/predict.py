@@ -138,7 +138,8 @@ def _trained_line(m: BundleManifest) -> str:
     t = m.train
     if t is None:
         return "-"
-    text = f"{t.n_train} images ({t.n_val} for validation) of {', '.join(t.data_sources) or '-'}"
+    text = (f"{t.n_train} training + {t.n_val} validation images of {', '.join(t.data_sources) or '-'}"
+            + (f" (data {t.data_hash[:12]})" if t.data_hash else ""))
     if t.init_from is not None:
         text += f"; fine-tuned from {t.init_from.model_version} ({t.init_from.path})"
     return text

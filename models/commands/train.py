@@ -127,11 +127,14 @@ def replacing(out: Path, held: list[Path]):
     aside.mkdir()
     for part in held:
         part.rename(aside / part.name)
+    there = {p.name for p in out.iterdir()}  # (the user's own files beside the bundle, and the aside folder)
     print(f"train: the model in {out} is kept in {aside.name}/ until the new one is written", file=sys.stderr)
     try:
         yield
     except BaseException as exc:
-        exc.old_model_back = True  # (cli: the checkpoint in OUT now is the old run's, not this one's)
+        exc.old_model_back = True  # (cli: what OUT holds now is the old model's, nothing of this run)
+        for made in [p for p in out.iterdir() if p.name not in there]:  # the run's own (a checkpoint the old
+            shutil.rmtree(made) if made.is_dir() else made.unlink(missing_ok=True)  # model had none of)
         for part in aside.iterdir():
             new = out / part.name
             if new.is_dir():
@@ -207,10 +210,10 @@ def run(args: argparse.Namespace) -> int:
         refuse_data_folder(out, "the folds' runs")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
     if args.init_from and not args.resume:  # a wrong one said now, not after minutes of reading the data
-        _check_start(Path(args.init_from))
+        _check_start(Path(args.init_from).expanduser())
     start = None
     if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
-        start = _start_network(Path(args.init_from), out, resume=args.resume)
+        start = _start_network(Path(args.init_from).expanduser(), out, resume=args.resume)
     cfg, base = load_config(args.config, args.overrides, start)
     if args.init_from:
         cfg.init_from = args.init_from  # a path as typed, not parsed as YAML
