@@ -331,7 +331,8 @@ def test_exporting_a_cbam_bundle_checks_its_cbam_heatmap(tmp_path, taxonomy, cap
 
     bundle = make_tiny_bundle(tmp_path / "cbam", taxonomy, family="resnet_cbam", input_size=64)
     assert cli_main(["export-runtime", str(bundle), "--data", str(DEMO_BATCH[0].parent)]) == 0
-    assert "CBAM heatmaps within" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "CBAM heatmaps within" in out and "reference image kept (runtime_reference.png)" in out
     parity = json.loads((bundle / "manifest.json").read_text())["runtime"]["parity"]
     assert parity["max_cbam_heatmap_diff"] <= runtime_export.MAX_CBAM_DIFF
     # the app asks for the heatmap of the fused leaf when a spectrum changed it: CBAM attention either way, on both
@@ -393,3 +394,13 @@ def test_without_torch_the_reason_the_model_needs_it_is_said_with_its_remedy(exp
     with pytest.raises(ModelLoadError, match="runs a bundle folder, not an archive: unzip it and give the folder"):
         PredictingService(engine).load(archive)
     engine.dispose()
+
+
+def test_an_export_without_images_says_no_reference_image_was_kept(tmp_path, taxonomy, capsys):
+    """Without --data the graphs are checked on noise and no reference image is kept: the workstation's self-test
+    said so later, without saying how to mend it."""
+    bundle = make_tiny_bundle(tmp_path / "b", taxonomy, input_size=32)
+    assert cli_main(["export-runtime", str(bundle), "--no-heatmap"]) == 0
+    out = capsys.readouterr().out
+    assert "checked against torch on" in out and "noise images" in out
+    assert "no reference image kept" in out and "give --data with a few of its images" in out

@@ -39,4 +39,10 @@ def run(args: argparse.Namespace) -> int:
           + (f", CBAM heatmaps within {p['max_cbam_heatmap_diff']:.1e}" if "max_cbam_heatmap_diff" in p else ""))
     if "heatmap_error" in p:
         print(f"  no heatmap graph: {p['heatmap_error']}")
+    if record.reference is None:  # (the workstation's self-test said so later, without saying how to mend it)
+        print("  no reference image kept: the workstation's --self-test can check that the model predicts, not that "
+              "it predicts as here; give --data with a few of its images to keep one")
+    else:
+        print(f"  reference image kept ({record.reference.file}): the workstation's --self-test checks the model "
+              "predicts it as here")
     return 0
