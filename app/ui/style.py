@@ -221,7 +221,8 @@ def reason_text(detail) -> str:
             value=f"{value * 100:.{digits}f}%", limit=f"{limit * 100:.{digits}f}%")  # < 96.3%": as many as differ)
     if code == "leaf_below_target" and limit is not None:
         return QCoreApplication.translate(
-            "Reason", "this type is always re-judged: it did not reach the target purity {limit} in calibration"
+            "Reason", "this type is always re-judged: calibration could not show purity {limit} for it (too few of "
+                      "its images, or too many wrong)"
         ).format(limit=_pct(limit))
     if code == "possible_unknown" and value is not None and limit is not None:
         return QCoreApplication.translate("Reason", "new-type score {value} > {limit}").format(
