@@ -179,6 +179,8 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
         qtbot.keyClick(win, Qt.Key.Key_E, ctrl)
         assert asked == ["Choose a model bundle folder", "Open images", "Export labels"], asked
         assert win.toolbar.act_export.toolTip() == "Export labels… (Ctrl+E)"
+        button = win.toolbar.settings_button  # "Settings ▾", its tooltip with the key (the style's indicator drew
+        assert button.text() == "Settings ▾" and button.toolTip() == "Settings (Ctrl+,)"  # a stray "_" after it)
         qtbot.keyClick(win, Qt.Key.Key_Comma, ctrl)
         qtbot.waitUntil(lambda: win.toolbar.settings_menu.isVisible(), timeout=5_000)
         menu = win.toolbar.settings_menu

@@ -83,7 +83,10 @@ class MainToolBar(QToolBar):
         self.settings_menu.addAction(QCoreApplication.translate("Main", "Fit the right column again"),
                                      self.panesResetRequested.emit)
         button = self.settings_button = QToolButton(self)
-        button.setText(QCoreApplication.translate("Main", "Settings"))
+        # the style's menu indicator drew a stray "_" after the word on this dark theme: a "▾" in the text says it
+        # opens a menu, and the indicator is not drawn
+        button.setText(QCoreApplication.translate("Main", "Settings") + " ▾")
+        button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         button.setMenu(self.settings_menu)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -97,7 +100,8 @@ class MainToolBar(QToolBar):
         for act, action_id in ((self.act_open, "open_folder"), (self.act_files, "open_files"),
                                (self.act_model, "model"), (self.act_export, "export")):
             act.setToolTip(keymap.labelled(act.text(), keys, action_id))
-        self.settings_button.setToolTip(keymap.labelled(self.settings_button.text(), keys, "settings"))
+        self.settings_button.setToolTip(keymap.labelled(QCoreApplication.translate("Main", "Settings"), keys,
+                                                        "settings"))
         self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ({keys})").format(
             keys=keymap.shown_keys(keys, "opacity_down", "opacity_up")))
 
