@@ -239,6 +239,33 @@ def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_on
         win.close()
 
 
+def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbot, engine, taxonomy, tmp_path,
+                                                                           monkeypatch):
+    """Two analysts on one batch in one order: bob's claims just past alice's five were learnt one image at a time,
+    on arriving at each (her claim covered only her next five), and a quick Enter there went against his (a night
+    shift: 13 of 263 keys saved nothing). Each claim now reads the colleagues' claims on the next images too."""
+    bundle, folder, ids = _opened_by_bob(engine, taxonomy, tmp_path, 12)
+    with session_scope(engine) as s:
+        assert repo.claim(s, ids[6:9], "bob", lease_s=300) == {}
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        monkeypatch.setattr(win, "poll_colleagues", lambda: None)  # (what the 30 s poll learns is not what is tested)
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        qtbot.waitUntil(lambda: win.presenter.claimed == dict.fromkeys(ids[6:9], "bob"), timeout=10_000)
+        win.select(win.presenter.row_of(ids[5]))
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 6: "next" passes over bob's three
+        assert win.current_image_id == ids[9]
+        with session_scope(engine) as s:  # bob lets one go: the next claim's look ahead frees it here too
+            repo.release(s, "bob", [ids[7]])
+        qtbot.waitUntil(lambda: not win._claiming, timeout=10_000)
+        win._mine.clear()  # (as when its claims are due again)
+        win.claim_ahead([ids[9], ids[10], ids[11]])
+        qtbot.waitUntil(lambda: win.presenter.claimed == {ids[6]: "bob", ids[8]: "bob"}, timeout=10_000)
+    finally:
+        win.close()
+
+
 def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at_once(qtbot, engine, taxonomy,
                                                                                     tmp_path, monkeypatch):
     """A team walk: bob walked 35 images down the list and held all 36 for the lease (alice's queue showed every

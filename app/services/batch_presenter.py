@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,8 +38,7 @@ from models.imageio import is_reach_reason
 from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 
-__all__ = ["LIST_SORTS", "OPEN_STATES", "BatchPresenter", "ListFilter", "ListRow", "PanelData", "ReasonDetail",
-           "TopEntry"]
+__all__ = ["LIST_SORTS", "OPEN_STATES", "BatchPresenter", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
 MODEL_STATES = ("none", "loading", "ready", "read_only")  # read_only: names shown, the model never runs
 
 OPEN_STATES = ("pending", "rejudge")
@@ -61,8 +60,7 @@ class BatchPresenter:
     def __init__(self, *, lang: str = "en", unknown_text: str = "unknown / new defect type",
                  blind_text: str = "spot check", outside_text: str = "{leaf} (not in this model's tree)") -> None:
         self.lang = lang
-        self.unknown_text = unknown_text
-        self.outside_text = outside_text
+        self.unknown_text, self.outside_text = unknown_text, outside_text
         self.blind_text = blind_text  # what a blind check's row says in place of the model's call
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
@@ -282,8 +280,7 @@ class BatchPresenter:
 
     def apply_judgment(self, record: JudgmentRecord) -> int | None:
         """A committed judgment; returns its row, or None when the image is not in the open batch."""
-        i = self._pos.get(record.image_id)
-        if i is not None:
+        if (i := self._pos.get(record.image_id)) is not None:
             self.items[i] = replace(self.items[i], judgment=record)
             self._restate(i)
         return i
@@ -320,17 +317,24 @@ class BatchPresenter:
         """The next row in the list's order (wrapping around) that still needs a person; None when every image
         listed is judged. With a filter, only listed rows count (after a row not listed: from the top). Images a
         colleague holds (:attr:`claimed`) are passed over while any other is open."""
-        order = self.shown_rows()
-        n = len(order)
-        start = self._shown_pos.get(after, -1) if self._shown is not None else after
         held = None
-        for step in range(1, n + 1):
-            j = order[(start + step) % n]
-            if self._states[j] in OPEN_STATES:  # (the presenter's state: a file not reached waits, unreadable not)
-                if self.items[j].image.image_id not in self.claimed:
-                    return j
-                held = j if held is None else held
+        for j in self._open_after(after):
+            if self.items[j].image.image_id not in self.claimed:
+                return j
+            held = j if held is None else held
         return held
+
+    def open_ahead(self, n: int) -> list[int]:
+        """The image ids of the next ``n`` rows after the current one that need a person, in the list's order."""
+        return [self.items[j].image.image_id for j, _ in zip(self._open_after(self.current), range(n), strict=False)]
+
+    def _open_after(self, after: int) -> Iterator[int]:
+        order = self.shown_rows()
+        start = self._shown_pos.get(after, -1) if self._shown is not None else after
+        for step in range(1, len(order) + 1):
+            j = order[(start + step) % len(order)]
+            if self._states[j] in OPEN_STATES:  # (the presenter's state: a file not reached waits, unreadable not)
+                yield j
 
     def focus(self, model_version: str, n: int, have_heatmap: Mapping[int, str | None]) -> Focus:
         """The image on screen and the next ``n`` in judging order (readable ones), and what of them the model

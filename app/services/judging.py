@@ -231,16 +231,22 @@ class JudgingService:
             return newest, list(repo.current_judgments(s, changed).values())
 
     # -- a team on one store: claims ----------------------------------------------------------------
-    def claim(self, image_ids: Collection[int], release: Collection[int] = ()) -> dict[int, str]:
+    def claim(self, image_ids: Collection[int], release: Collection[int] = (),
+              ahead: Collection[int] = ()) -> dict[int, str]:
         """Take (or renew, for :data:`CLAIM_LEASE_S`) the claims of the images this analyst is about to judge, and
-        give back those of ``release`` (images left); returns those someone else holds (``{image id: analyst}``). A
-        lapsed lease frees an image by itself."""
+        give back those of ``release`` (images left); returns those someone else holds (``{image id: analyst}``),
+        of ``image_ids`` and of ``ahead`` (the images after them in this analyst's order, only looked at: a
+        colleague's block of claims just past this window's was found one image at a time, on arriving at each,
+        and a quick Enter there went against theirs). A lapsed lease frees an image by itself."""
         if self.read_only is not None:
             return {}
         with session_scope(self.engine, durable=False) as s:  # a lease is renewed anyway: no fsync wait
             if release:
                 repo.release(s, self.analyst, [i for i in release if i not in set(image_ids)])
-            return repo.claim(s, image_ids, self.analyst, lease_s=CLAIM_LEASE_S, batch_id=self.batch_id)
+            held = repo.claim(s, image_ids, self.analyst, lease_s=CLAIM_LEASE_S, batch_id=self.batch_id)
+            if ahead:
+                held.update(repo.held_by_others(s, [i for i in ahead if i not in set(image_ids)], self.analyst))
+            return held
 
     def claim_next(self, batch_id: int, n: int, after_position: int | None = None) -> list[int]:
         """The next ``n`` images of a batch nobody decided and nobody else holds (after ``after_position``, the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ class StoreUpkeep:
 
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
+    LOOK_AHEAD = 30  # the open images after those whose colleagues' claims each claim reads (not claimed)
     _claiming = False  # a claim is on its way (set at the poll's start too)
     _given_back = False  # the window closes: its claims were given back, and it asks for none any more
     _drafts_banner: QLabel | None = None  # the banner of the notes a last run left unsaved
@@ -81,9 +82,11 @@ class StoreUpkeep:
         for i in left:
             del self._mine[i]
         self._claiming = True
-        task = Task(self.service.claim, ids, release=left)
+        ahead = [i for i in self.presenter.open_ahead(self.LOOK_AHEAD) if i not in ids]
+        task = Task(self.service.claim, ids, release=left, ahead=ahead)
         # (isValid: a window closed while its task ran is gone; the task's signal still comes)
-        task.signals.result.connect(lambda others, ids=ids: isValid(self) and self._claimed(ids, others))
+        task.signals.result.connect(lambda others, ids=ids, ahead=ahead: isValid(self) and self._claimed(
+            ids, others, ahead))
         task.signals.done.connect(lambda _none: isValid(self) and self._claim_done())
         self._runner.start(task)
 
@@ -93,7 +96,7 @@ class StoreUpkeep:
             self._claim_again = False
             self.claim_ahead(self._focus_ids)
 
-    def _claimed(self, ids: list[int], others: dict[int, str]) -> None:
+    def _claimed(self, ids: list[int], others: dict[int, str], ahead: Sequence[int] = ()) -> None:
         until = time.monotonic() + self.service.claim_lease_s
         claimed = dict(self.presenter.claimed)
         for i in ids:
@@ -102,6 +105,11 @@ class StoreUpkeep:
             else:
                 claimed.pop(i, None)
                 self._mine[i] = until
+        for i in ahead:  # looked at only: a colleague's, or free now
+            if i in others:
+                claimed[i] = others[i]
+            else:
+                claimed.pop(i, None)
         for row in self.presenter.set_claimed(claimed):  # the list says who is on which image
             self._update_row(row)
         opened_on, self._opened_on = getattr(self, "_opened_on", None), None
