@@ -256,12 +256,17 @@ def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbo
         win.select(win.presenter.row_of(ids[5]))
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 6: "next" passes over bob's three
         assert win.current_image_id == ids[9]
-        with session_scope(engine) as s:  # bob lets one go: the next claim's look ahead frees it here too
-            repo.release(s, "bob", [ids[7]])
-        qtbot.waitUntil(lambda: not win._claiming, timeout=10_000)
+        with session_scope(engine) as s:  # bob lets one go, and decides the one after alice's: the next claim's
+            repo.release(s, "bob", [ids[7]])  # look ahead frees the one and shows the other decided (they were
+            repo.record_judgment(s, image_id=ids[10], leaf=None, action="unknown", analyst="bob")  # learnt at
+        qtbot.waitUntil(lambda: not win._claiming, timeout=10_000)  # the 30 s poll: her Enter there was refused)
         win._mine.clear()  # (as when its claims are due again)
-        win.claim_ahead([ids[9], ids[10], ids[11]])
+        win.claim_ahead([ids[9], ids[11]])
         qtbot.waitUntil(lambda: win.presenter.claimed == {ids[6]: "bob", ids[8]: "bob"}, timeout=10_000)
+        qtbot.waitUntil(lambda: win.presenter.state(win.presenter.item(win.presenter.row_of(ids[10]))) == "unknown",
+                        timeout=10_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 10: "next" passes over bob's decided image 11
+        assert win.current_image_id == ids[11]
     finally:
         win.close()
 

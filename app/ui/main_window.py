@@ -445,7 +445,11 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
     def _refocus(self) -> None:
         """Tell the model thread what is on screen and what comes next in judging order (their predictions and
         heatmaps go before the rest of the batch), and decode those images ahead."""
-        if self.model is None or self.presenter.current_item is None:
+        if self.presenter.current_item is None:
+            return
+        if self.model is None:  # (judging goes on with stored predictions while a model loads: claimed all the same;
+            # two analysts opening a batch together judged the same images until their models were in)
+            self.claim_ahead([self.current_image_id, *self.presenter.open_ahead(self.CLAIM_AHEAD - 1)])
             return
         focus = self.presenter.focus(self.model.version, LOOKAHEAD, {i: h[2] for i, h in self.images.heatmaps.items()})
         for image_id, path in focus.images:

@@ -83,10 +83,15 @@ class StoreUpkeep:
             del self._mine[i]
         self._claiming = True
         ahead = [i for i in self.presenter.open_ahead(self.LOOK_AHEAD) if i not in ids]
-        task = Task(self.service.claim, ids, release=left, ahead=ahead)
+        service = self.service
+
+        def claim() -> tuple[dict[int, str], list]:  # and the decisions on them (a colleague's, since the last poll)
+            return service.claim(ids, release=left, ahead=ahead), service.judged_since(None, [*ids, *ahead])[1]
+
+        task = Task(claim)
         # (isValid: a window closed while its task ran is gone; the task's signal still comes)
-        task.signals.result.connect(lambda others, ids=ids, ahead=ahead: isValid(self) and self._claimed(
-            ids, others, ahead))
+        task.signals.result.connect(lambda res, ids=ids, ahead=ahead: isValid(self) and self._claimed(
+            ids, *res, ahead=ahead))
         task.signals.done.connect(lambda _none: isValid(self) and self._claim_done())
         self._runner.start(task)
 
@@ -96,7 +101,18 @@ class StoreUpkeep:
             self._claim_again = False
             self.claim_ahead(self._focus_ids)
 
-    def _claimed(self, ids: list[int], others: dict[int, str], ahead: Sequence[int] = ()) -> None:
+    def _claimed(self, ids: list[int], others: dict[int, str], decided: Sequence = (),
+                 ahead: Sequence[int] = ()) -> None:
+        """A claim's answer: the images colleagues hold among those claimed and ``ahead``, and the current
+        decisions on them (``decided``: one a colleague made since the last poll is shown now, and "next" passes
+        over it; two analysts in one order walked into each other's judged images until the 30 s poll)."""
+        changed = [rec for rec in decided if (row := self.presenter.row_of(rec.image_id)) is not None
+                   and ((shown := self.presenter.item(row).judgment) is None or shown.id < rec.id)]
+        for rec in changed:
+            self._apply_judgment(rec)
+        if changed:
+            self._update_counts()
+            self.judgments_changed()
         until = time.monotonic() + self.service.claim_lease_s
         claimed = dict(self.presenter.claimed)
         for i in ids:
