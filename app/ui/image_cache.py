@@ -43,9 +43,6 @@ class PixmapCache:
             self._kept.move_to_end(path)
         return pixmap
 
-    def pop(self, path: str) -> None:
-        self._kept.pop(path, None)
-
     def put(self, path: str, pixmap: QPixmap) -> None:
         self._kept[path] = pixmap
         self._kept.move_to_end(path)
