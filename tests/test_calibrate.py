@@ -250,6 +250,22 @@ def test_evaluate_reports_unknown_and_auto_metrics_consistent_with_predict(calib
                      "none"]) == 0
     m2 = json.loads((tmp_path / "e2" / "metrics.json").read_text())
     assert m2["n"] == 36 and "unknown_auroc" not in m2 and "auto_coverage" in m2
+    assert metrics["model_version"] == json.loads((bundle / "manifest.json").read_text())["model_version"]
+
+
+def test_an_evaluation_into_a_folder_of_another_models_says_it_replaces_it(calibrated, tmp_path, capsys):
+    """The retraining walk-through evaluated v3 into v2's folder: v2's report went without a word."""
+    bundle, data, _ = calibrated
+    out = tmp_path / "eval"
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(out)]) == 0  # the same model again
+    assert "note:" not in capsys.readouterr().err
+    written = json.loads((out / "metrics.json").read_text())
+    (out / "metrics.json").write_text(json.dumps({**written, "model_version": "v2-of-last-week"}))
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    assert (f"note: {out} held the evaluation of v2-of-last-week: it is replaced by {written['model_version']}'s "
+            "(give each model its own --out to keep both)") in capsys.readouterr().err
 
 
 def test_evaluate_says_when_no_image_of_a_known_type_was_scored(calibrated, tmp_path, capsys):

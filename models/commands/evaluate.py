@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         left_out = (f"{len(raw['errors'])} image(s) could not be read and are left out of the metrics ({first}"
                     f"{' …' if len(raw['errors']) > 3 else ''}); all in {unreadable.name}")
         print(f"warning: {left_out}", file=sys.stderr)
+    metrics["model_version"] = bundle.model_version  # (the next evaluation into this folder says whose it replaces)
+    before = _evaluated_there(Path(args.out))
     paths = write_evaluation(Path(args.out), metrics, leaf_probs=raw["leaf_probs"][known],
                              targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title,
                              extra_md=f"**Left out:** {left_out}.\n" if left_out else "")
@@ -98,4 +100,16 @@ def run(args: argparse.Namespace) -> int:
     if warning := never_predicted_warning(metrics):
         print(warning, file=sys.stderr)
     print(f"wrote {paths.get('report', Path(args.out) / 'report.md')}")
+    if before and before != bundle.model_version:  # (one model's report replaced another's without a word)
+        print(f"note: {args.out} held the evaluation of {before}: it is replaced by {bundle.model_version}'s "
+              "(give each model its own --out to keep both)", file=sys.stderr)
     return 0
+
+
+def _evaluated_there(out: Path) -> str | None:
+    """The model version an earlier evaluation in ``out`` was of (None: none there, or one that did not say)."""
+    try:
+        version = json.loads((out / "metrics.json").read_text(encoding="utf-8")).get("model_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) and version else None
