@@ -398,6 +398,9 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
                      ["B1", "5", "60.0%", "4", "25.0%", "1", "50.0%"]]  # image 5 failed: not predicted
     view.grab().save("/tmp/dashboard_view.png")
 
+    # the menu from the shortest period to the longest, per week first (it read week, day, month)
+    assert [view.period_combo.itemData(i) for i in range(3)] == ["day", "week", "month"]
+    assert view.period_combo.currentData() == "week"
     with qtbot.waitSignal(view.refreshed, timeout=20_000) as daily:
         view.period_combo.setCurrentIndex(view.period_combo.findData("day"))
     assert daily.args[0].period == "day" and len(daily.args[0].periods) == 3

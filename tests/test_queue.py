@@ -578,7 +578,15 @@ def test_one_image_the_pane_cannot_show_is_not_judged_by_its_keys(qtbot, queue_w
     assert view.status_label.text().startswith("Nothing judged")  # the same image: still said
     view.table.selectRow(row + 1 if row + 1 < view.model.rowCount() else row - 1)
     qtbot.waitUntil(lambda: view.status_label.text() == "", timeout=2000)  # another image: the line is gone
-    Path(path + ".away").rename(path)
+    flags = view.table.selectionModel().SelectionFlag
+    view.table.selectionModel().setCurrentIndex(view.model.index(row, 0), flags.ClearAndSelect | flags.Rows)
+    qtbot.waitUntil(lambda: view.detail.unshown is not None and view.detail.unshown[0] == store["img0"],
+                    timeout=10_000)
+    Path(path + ".away").rename(path)  # put back, and the list read again (F5): the same row, shown and judgeable
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # (it stayed "file not found", its keys off, until
+        view.refresh()  # another row was selected and this one again)
+    qtbot.waitUntil(lambda: view.detail.unshown is None and view.detail.viewer.has_image, timeout=10_000)
+    assert view.accept_btn.isEnabled() and view.selected_rows()[0].image_id == store["img0"]
 
 
 @needs_qt

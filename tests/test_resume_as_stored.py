@@ -120,10 +120,11 @@ def test_a_known_file_that_cannot_be_decoded_is_marked_on_the_row_listed_before(
     os.utime(folder / "img_0.png", ns=(1, 1))  # touched only: the same content, read again, the same image
     parts.clear()
     rest = batches.open_folder(engine, folder, first_part=parts.append)
-    old = parts[0].items[2].image.image_id  # its picture is in no file of the folder now
+    old = parts[0].items[2].image.image_id  # its picture is in no file of the folder now: what is there is no
+    new = rest.items[0].image.image_id  # image, and it says so (it said "holds another picture": walk-through)
     assert _names(rest.items) == ["img_2.png"] and rest.unreadable == {
-        bad: rest.unreadable[bad], old: FILE_REPLACED, rest.items[0].image.image_id: rest.unreadable[
-            rest.items[0].image.image_id]}
+        bad: rest.unreadable[bad], old: rest.unreadable[new], new: rest.unreadable[new]}
+    assert rest.unreadable[old].startswith("not a recognised image format")
     presenter = BatchPresenter()
     presenter.open(parts[0])
     presenter.grow(rest)

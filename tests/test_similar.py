@@ -185,6 +185,11 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     panel.show()
     qtbot.waitExposed(panel)
     assert panel.tiles.count() == 0 and panel.message.isVisible()
+    # with room to spare, "nothing similar yet" sits under its title, and the title at the top (they drifted apart)
+    QApplication.processEvents()
+    title, message = panel.title.geometry(), panel.message.geometry()
+    assert title.top() <= 2 and 0 <= message.top() - title.bottom() <= 12, (title, message)
+    assert message.height() <= panel.message.sizeHint().height() + 4, message
     cases = [replace(c, final_leaf="crack") if c.image_id == planted[3] else c for c in cases]
     panel.set_cases(cases)
     assert panel.tiles.count() == 6 and not panel.message.isVisible()

@@ -178,12 +178,12 @@
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="72"/>
+        <location filename="../ui/dashboard_view.py" line="73"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="73"/>
+        <location filename="../ui/dashboard_view.py" line="72"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
@@ -193,143 +193,143 @@
         <translation>每月</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="75"/>
+        <location filename="../ui/dashboard_view.py" line="76"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="84"/>
+        <location filename="../ui/dashboard_view.py" line="85"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="86"/>
+        <location filename="../ui/dashboard_view.py" line="87"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
-        <location filename="../ui/dashboard_view.py" line="141"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="142"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
-        <location filename="../ui/dashboard_view.py" line="142"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="143"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
-        <location filename="../ui/dashboard_view.py" line="143"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="144"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
-        <location filename="../ui/dashboard_view.py" line="144"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="145"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="126"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="130"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="140"/>
+        <location filename="../ui/dashboard_view.py" line="141"/>
         <source>Analyst</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="147"/>
+        <location filename="../ui/dashboard_view.py" line="148"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="148"/>
+        <location filename="../ui/dashboard_view.py" line="149"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="149"/>
+        <location filename="../ui/dashboard_view.py" line="150"/>
         <source>Analysts</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="174"/>
+        <location filename="../ui/dashboard_view.py" line="175"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="224"/>
-        <location filename="../ui/dashboard_view.py" line="256"/>
+        <location filename="../ui/dashboard_view.py" line="225"/>
+        <location filename="../ui/dashboard_view.py" line="257"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="242"/>
+        <location filename="../ui/dashboard_view.py" line="243"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="304"/>
+        <location filename="../ui/dashboard_view.py" line="305"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="311"/>
+        <location filename="../ui/dashboard_view.py" line="312"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="318"/>
+        <location filename="../ui/dashboard_view.py" line="319"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="327"/>
+        <location filename="../ui/dashboard_view.py" line="328"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -345,17 +345,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="337"/>
+        <location filename="../ui/dashboard_view.py" line="338"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="341"/>
+        <location filename="../ui/dashboard_view.py" line="342"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="345"/>
+        <location filename="../ui/dashboard_view.py" line="346"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -365,7 +365,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="359"/>
+        <location filename="../ui/dashboard_view.py" line="360"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1397,17 +1397,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="94"/>
+        <location filename="../ui/toolbar.py" line="97"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="96"/>
+        <location filename="../ui/toolbar.py" line="99"/>
         <source>Shortcuts</source>
         <translation>快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="101"/>
+        <location filename="../ui/toolbar.py" line="105"/>
         <source>Heatmap opacity ({keys})</source>
         <translation>熱圖不透明度（{keys}）</translation>
     </message>
@@ -1428,13 +1428,14 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/toolbar.py" line="45"/>
-        <location filename="../ui/toolbar.py" line="95"/>
+        <location filename="../ui/toolbar.py" line="98"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
         <location filename="../ui/toolbar.py" line="70"/>
-        <location filename="../ui/toolbar.py" line="86"/>
+        <location filename="../ui/toolbar.py" line="88"/>
+        <location filename="../ui/toolbar.py" line="103"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
@@ -1529,62 +1530,62 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="115"/>
+        <location filename="../ui/store_upkeep.py" line="139"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="127"/>
+        <location filename="../ui/store_upkeep.py" line="151"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="197"/>
+        <location filename="../ui/store_upkeep.py" line="221"/>
         <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="199"/>
+        <location filename="../ui/store_upkeep.py" line="223"/>
         <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="240"/>
+        <location filename="../ui/store_upkeep.py" line="264"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="245"/>
+        <location filename="../ui/store_upkeep.py" line="269"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="248"/>
+        <location filename="../ui/store_upkeep.py" line="272"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="287"/>
+        <location filename="../ui/store_upkeep.py" line="311"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="346"/>
+        <location filename="../ui/store_upkeep.py" line="370"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="387"/>
+        <location filename="../ui/store_upkeep.py" line="411"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="388"/>
+        <location filename="../ui/store_upkeep.py" line="412"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="390"/>
+        <location filename="../ui/store_upkeep.py" line="414"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1694,7 +1695,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="373"/>
+        <location filename="../ui/store_upkeep.py" line="397"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1775,18 +1776,18 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="70"/>
-        <location filename="../ui/main_window.py" line="483"/>
+        <location filename="../ui/main_window.py" line="487"/>
         <location filename="../ui/queue_actions.py" line="228"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="313"/>
+        <location filename="../ui/store_upkeep.py" line="337"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="338"/>
+        <location filename="../ui/store_upkeep.py" line="362"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1796,12 +1797,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="571"/>
+        <location filename="../ui/main_window.py" line="575"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="572"/>
+        <location filename="../ui/main_window.py" line="576"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2379,7 +2380,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="410"/>
-        <location filename="../ui/queue_gallery.py" line="437"/>
+        <location filename="../ui/queue_gallery.py" line="440"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2865,40 +2866,40 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="355"/>
+        <location filename="../ui/queue_gallery.py" line="358"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="357"/>
+        <location filename="../ui/queue_gallery.py" line="360"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="359"/>
+        <location filename="../ui/queue_gallery.py" line="362"/>
         <location filename="../ui/queue_view.py" line="331"/>
         <location filename="../ui/queue_view.py" line="351"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="413"/>
+        <location filename="../ui/queue_gallery.py" line="416"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="414"/>
+        <location filename="../ui/queue_gallery.py" line="417"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="425"/>
+        <location filename="../ui/queue_gallery.py" line="428"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="152"/>
-        <location filename="../ui/queue_gallery.py" line="445"/>
+        <location filename="../ui/queue_gallery.py" line="448"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
@@ -2909,12 +2910,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="427"/>
+        <location filename="../ui/queue_gallery.py" line="430"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="453"/>
+        <location filename="../ui/queue_gallery.py" line="456"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -3253,7 +3254,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/style.py" line="223"/>
         <source>this type is always re-judged: calibration could not show purity {limit} for it (too few of its images, or too many wrong)</source>
-        <translation>此類型一律重新判定：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
+        <translation>此類型一律複判：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="228"/>
@@ -3270,24 +3271,24 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Similar</name>
     <message>
         <location filename="../ui/similar_panel.py" line="64"/>
-        <location filename="../ui/similar_panel.py" line="155"/>
+        <location filename="../ui/similar_panel.py" line="157"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="115"/>
+        <location filename="../ui/similar_panel.py" line="117"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="130"/>
+        <location filename="../ui/similar_panel.py" line="132"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="147"/>
+        <location filename="../ui/similar_panel.py" line="149"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3296,32 +3297,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="141"/>
+        <location filename="../ui/similar_panel.py" line="143"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="142"/>
+        <location filename="../ui/similar_panel.py" line="144"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="156"/>
+        <location filename="../ui/similar_panel.py" line="158"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="157"/>
+        <location filename="../ui/similar_panel.py" line="159"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="166"/>
+        <location filename="../ui/similar_panel.py" line="168"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="169"/>
+        <location filename="../ui/similar_panel.py" line="171"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>

@@ -42,7 +42,13 @@ from app.store.records import (
     unpredicted,
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.imageio import IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
+from models.imageio import (
+    IMAGE_SUFFIXES,
+    is_content_reason,
+    is_image_file,
+    os_error_reason,
+    regular_file_reason,
+)
 from models.spectra import SPECTRUM_SUFFIXES, is_spectrum_candidate
 from models.taxonomy import Taxonomy
 
@@ -434,13 +440,14 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
             if child.left is not None:  # the child stopped: this thread registers what it did not report
                 for chunk in register_chunks(engine, batch_id, files[FIRST + child.left:], skipped, unreadable):
                     written(*chunk)
-    written_ids, written_paths = {i for i, _p in now.values()}, {p for _i, p in now.values()}
+    written_ids, written_at = {i for i, _p in now.values()}, {p: i for i, p in now.values()}
     why_left = dict(skipped)
     for it in shown:  # a row handed over before whose picture is in no file now: deleted (it waited for good), or
         if it.image.image_id not in written_ids and it.image.image_id not in unreadable:  # written over (with a
             why = why_left.get(it.image.path, "file not found")  # copy of another of the batch's pictures too)
-            unreadable[it.image.image_id] = FILE_REPLACED if it.image.path in written_paths or is_same_picture(why) \
-                else why
+            new = unreadable.get(written_at.get(it.image.path, -1), "")  # (written over with what is no image:
+            unreadable[it.image.image_id] = new if is_content_reason(new) else FILE_REPLACED \
+                if it.image.path in written_at or is_same_picture(why) else why  # said so, not "another picture")
     items = batch_items(engine, batch_id, model_version, start=delivered)
     opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                          stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))

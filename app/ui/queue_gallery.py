@@ -346,7 +346,10 @@ class QueueDetailPane(QWidget):
         if row is not None and self.row is not None and _same(row, self.row):
             self.row = row  # the same image reloaded: its state or note may have changed
             self._write()
-            self._load_detail()
+            if self.unshown is not None and self.unshown[0] == row.image_id and not row.replaced:
+                self._load()  # not shown: read again (a file put back; its keys stayed off until reselected)
+            else:
+                self._load_detail()
             return
         self.row, self.detail, self.unshown = row, None, None
         self.viewer.set_heatmap(None)
@@ -386,7 +389,7 @@ class QueueDetailPane(QWidget):
 
     def _image_ready(self, row: QueueRow, image, reason: str | None) -> None:
         if self.row is not None and _same(row, self.row):  # a reload may have brought a new record of it
-            self.viewer.set_image(image, reason or "")
+            self.viewer.set_image(image, file_reason_text(reason) if reason else "")  # (said in English in zh_TW)
             self.unshown = (row.image_id, reason or "") if image is None or image.isNull() else None
             self.imageTried.emit()
 

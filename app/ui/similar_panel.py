@@ -92,6 +92,8 @@ class SimilarPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.message)
         layout.addWidget(self.tiles, 1)
+        layout.addStretch()  # (the room to spare while the tiles are hidden: it spread between the title and the
+        # message, and "nothing similar yet" sat far below its title, the title off its place too: walk-through)
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self._signals.failed.connect(self._thumb_missing)
