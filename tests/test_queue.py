@@ -687,6 +687,11 @@ def test_a_gallery_tile_whose_file_is_gone_says_so_and_is_read_again_when_it_is_
     view.gallery.viewport().repaint()
     qtbot.waitUntil(lambda: loader.cached(path) is not None and not loader.cached(path).isNull(), timeout=10_000)
     assert loader.reason(path) is None
+    Path(path).rename(path + ".away")  # gone again once its picture was made: the next page read says so (the
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # tile kept the picture, the pane "file not found")
+        view.refresh(quiet=True)
+    qtbot.waitUntil(lambda: loader.reason(path) == "file not found" and loader.cached(path).isNull(), timeout=10_000)
+    Path(path + ".away").rename(path)
 
 
 @needs_qt

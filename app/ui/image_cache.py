@@ -6,6 +6,7 @@ when the image is ready (or cannot be read). Heatmaps arrive from the model thre
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from models.imageio import (
     is_content_reason,
     is_reach_reason,
     load_image,
+    os_error_reason,
 )
 
 IMAGES_KEPT = 24
@@ -116,6 +118,22 @@ class ThumbnailJob(QRunnable):
         self.signals.finished.emit(self.path, image, reason or "")
 
 
+class FileCheckJob(QRunnable):
+    """Whether the files of thumbnails already made are still there (one ``stat`` each, on a pool): a tile made
+    earlier kept showing a file deleted since (walk-through); ``signals.missed(path, why)`` for each that is not."""
+
+    def __init__(self, paths: list[str], signals: ThumbnailSignals) -> None:
+        super().__init__()
+        self.paths, self.signals = paths, signals
+
+    def run(self) -> None:
+        for path in self.paths:
+            try:
+                os.stat(path)
+            except OSError as exc:
+                self.signals.missed.emit(path, os_error_reason(exc))
+
+
 class ThumbnailLoader(QObject):
     """Thumbnails by path for views that scroll fast (the queue's gallery): decoded on a pool of their own,
     newest request first, at most ``in_flight`` at a time; requests past ``backlog`` are dropped oldest first
@@ -138,6 +156,7 @@ class ThumbnailLoader(QObject):
         self._busy: set[str] = set()
         self._signals = ThumbnailSignals()
         self._signals.finished.connect(self._done)
+        self._signals.missed.connect(lambda path, why: path not in self._busy and self._gone(path, why))
         self._why: dict[str, str] = {}  # path -> why its thumbnail is null
         self._missed: set[str] = set()  # of those, the files not reached (asked for again: forget_missed)
         self._stale: set[str] = set()  # of those, the ones to read again when next painted (shown as they were)
@@ -172,10 +191,22 @@ class ThumbnailLoader(QObject):
         """Why the cached thumbnail of ``path`` is null (English, as :mod:`models.imageio` says it), or None."""
         return self._why.get(path)
 
-    def forget_missed(self) -> None:
+    def forget_missed(self, shown: list[str] = ()) -> None:
         """Ask again for the files not reached last time (a share back, a file put back) when their tiles are next
-        painted: the page was read again. Their tiles keep saying why until then (popped, they painted as loading)."""
+        painted: the page was read again. Their tiles keep saying why until then (popped, they painted as loading).
+        Of ``shown`` (the page's paths), those with a picture made are checked to be still there (a file deleted
+        since kept its picture on the tile while the pane said "file not found")."""
         self._stale |= self._missed
+        made = [p for p in shown if (pix := self._cache.get(p)) is not None and not pix.isNull()]
+        if made:
+            self.pool.start(FileCheckJob(made, self._signals))
+
+    def _gone(self, path: str, reason: str) -> None:
+        """A file whose picture was made is not there now: its tile says why, and it is asked for again later."""
+        self._cache.put(path, QPixmap())
+        self._why[path] = reason
+        self._missed.add(path)
+        self.ready.emit(path)
 
     @property
     def pending(self) -> int:

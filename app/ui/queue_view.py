@@ -365,7 +365,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
         self._group_loading = None  # the rows are new: a group still loading is not (its heading moved)
-        self.gallery.loader.forget_missed()  # (a file not found at the last page may be back: its tile asks again)
+        # a file not found at the last page may be back, a file shown may be gone: their tiles ask again
+        self.gallery.loader.forget_missed([r.path for r in page.rows if r.path] if self.active_view() is self.gallery
+                                          else [])
         self.model.set_page(page, grouped=self.grouping(), keep_counts=quiet)
         self._sync_header(filters)
         if self.model.rows:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, Q
 from shiboken6 import isValid
 
 from app.store.records import FILE_REPLACED
-from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
+from app.ui.image_cache import FileCheckJob, PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.prediction_panel import ElidedLabel
 from app.ui.style import PROBLEM_COLOUR, file_reason_text
 from app.ui.workers import Task, TaskRunner
@@ -139,6 +139,10 @@ class SimilarPanel(QWidget):
             self.tiles.addItem(item)
             if case.path and tile is None and not case.replaced and not (why and is_content_reason(why)):
                 self.pool.start(ThumbnailJob(case.path, self._signals))
+        made = [c.path for c in self.cases if c.path and not c.replaced and c.path not in self._why
+                and self._tiles.get(c.path) is not None]
+        if made:  # a tile made earlier is checked to be still there (it kept showing a file deleted since)
+            self.pool.start(FileCheckJob(made, self._signals))
         if not self.cases:
             self.message.setText(message or (QCoreApplication.translate(
                 "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
