@@ -2851,7 +2851,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="436"/>
+        <location filename="../ui/queue_view.py" line="438"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2920,22 +2920,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="411"/>
+        <location filename="../ui/queue_view.py" line="413"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="428"/>
+        <location filename="../ui/queue_view.py" line="430"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="432"/>
+        <location filename="../ui/queue_view.py" line="434"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="430"/>
+        <location filename="../ui/queue_view.py" line="432"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2970,17 +2970,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="434"/>
+        <location filename="../ui/queue_view.py" line="436"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="439"/>
+        <location filename="../ui/queue_view.py" line="441"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="444"/>
+        <location filename="../ui/queue_view.py" line="446"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3271,7 +3271,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Similar</name>
     <message>
         <location filename="../ui/similar_panel.py" line="64"/>
-        <location filename="../ui/similar_panel.py" line="157"/>
+        <location filename="../ui/similar_panel.py" line="161"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
@@ -3288,7 +3288,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="149"/>
+        <location filename="../ui/similar_panel.py" line="153"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3297,32 +3297,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="143"/>
+        <location filename="../ui/similar_panel.py" line="147"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="144"/>
+        <location filename="../ui/similar_panel.py" line="148"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="158"/>
+        <location filename="../ui/similar_panel.py" line="162"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="159"/>
+        <location filename="../ui/similar_panel.py" line="163"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="168"/>
+        <location filename="../ui/similar_panel.py" line="172"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="171"/>
+        <location filename="../ui/similar_panel.py" line="175"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>
