@@ -660,9 +660,9 @@ def test_exported_copies_of_held_out_images_are_not_trained_on(tmp_path: Path, t
     said: list[str] = []
     parts = split_for_training(load_data([own, export], taxonomy).samples, seed=0, log=said.append)
     assert sorted(s.path.name for s in parts["train"]) == ["new.png", "o0.png", "o1.png", "o2.png"]
-    assert said == ["3 image(s) without a split (labels.csv) beside data with one: they are training images, but 2 of "
-                    "them hold the same picture as a validation or test image and are left out (trained on, the "
-                    "held-out images would be seen under other names, e.g. copy3.png)"]
+    assert said == ["3 image(s) without a split (labels.csv) beside data with one: they are training images, but 2 "
+                    "image(s) without a split hold the same picture as a validation or test image and are left out "
+                    "(trained on, the held-out images would be seen under other names, e.g. copy3.png)"]
     train = SimpleNamespace(data_sources=[str(own), str(export)], data_hash="x", config={})
     rows, _line = recorded_training_rows(train, taxonomy, tmp_path / "bundle")
     assert sorted(s.path.name for s in rows) == ["new.png", "o0.png", "o1.png", "o2.png"]

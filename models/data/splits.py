@@ -259,7 +259,8 @@ def held_out_copies(samples: Sequence[Sample], hash_fn: Callable[[Path], str] = 
     """The indices of the samples without a split (an app's label export beside data with a split column) that hold
     the same picture as a validation or test sample: training on them trains on held-out images under other names
     (a batch made of test images, judged and exported, taught the next model its own test set, and ``compare``
-    called it better). Only those files and the held-out ones are hashed; none when nothing lacks a split."""
+    called it better). Only files whose size a file on the other side has are read; none when nothing lacks a
+    split. Unknown-type rows count as any other (an exported unknown copy of a held-out unknown is left out too)."""
     loose = [i for i, s in enumerate(samples) if s.split is None]
     held = [s.path for s in samples if s.split in ("val", "test")]
     if not loose or not held:

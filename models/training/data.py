@@ -140,7 +140,8 @@ def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[s
         copies = held_out_copies(samples)
         log(f"{len(unsplit)} image(s) without a split ({', '.join(sources[:3]) or 'no manifest'}) beside data with "
             "one: they are training images" + (
-                f", but {len(copies)} of them hold the same picture as a validation or test image and are left out "
+                f", but {len(copies)} image(s) without a split hold the same picture as a validation or test image "
+                "and are left out "
                 "(trained on, the held-out images would be seen under other names, e.g. "
                 f"{samples[min(copies)].path.name})" if copies else ""))
         known = [s for i, s in enumerate(samples) if not s.is_unknown and i not in copies]
