@@ -555,3 +555,22 @@ def test_two_dashboards_drawn_at_once_keep_their_fonts(engine, store, monkeypatc
     second.join(30)
     assert not first.is_alive() and not second.is_alive()
     assert fonts["second"] == fonts["first"] == dashboard._font_families()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_dashboard_opens_on_the_period_last_chosen(qtbot, engine, store, tmp_path, monkeypatch) -> None:
+    """A lead who reads it per month chose "Per month" at every opening (walk-through)."""
+    from app.ui.app import open_settings
+    from app.ui.dashboard_view import DashboardView
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    first = DashboardView(DashboardService(engine), model_version=V1, lang="en", settings=open_settings())
+    qtbot.addWidget(first)
+    assert first.period_combo.currentData() == "week"
+    first.period_combo.setCurrentIndex(first.period_combo.findData("month"))
+    again = DashboardView(DashboardService(engine), model_version=V1, lang="en", settings=open_settings())
+    qtbot.addWidget(again)
+    assert again.period_combo.currentData() == "month"
+    without = DashboardView(DashboardService(engine), model_version=V1, lang="en")  # (no settings: per week)
+    qtbot.addWidget(without)
+    assert without.period_combo.currentData() == "week"

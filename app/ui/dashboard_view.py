@@ -54,9 +54,10 @@ class DashboardView(QWidget):
     refreshed = Signal(object)
 
     def __init__(self, service: DashboardService, *, model_version: str | None = None, lang: str = "en",
-                 parent=None) -> None:
+                 settings=None, parent=None) -> None:
         super().__init__(parent)
         self.service = service
+        self.settings = settings  # (the period chosen: per month for a month-end report, kept for the next time)
         self.lang = lang
         self.figures: DashboardFigures | None = None
         self.png: bytes = b""
@@ -171,7 +172,10 @@ class DashboardView(QWidget):
         layout.addWidget(split, 1)
 
         self.model_combo.currentIndexChanged.connect(lambda _i: self._render())
-        self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
+        kept = self.period_combo.findData(settings.value("dashboard/period")) if settings is not None else -1
+        if kept >= 0:
+            self.period_combo.setCurrentIndex(kept)
+        self.period_combo.currentIndexChanged.connect(lambda _i: self._period_chosen())
         self.setWindowTitle(QCoreApplication.translate("Dashboard", "Dashboard — fma-judge"))
         # Tab leaves a table (it walked its cells, a trap for the keyboard: the purity monitor's tab was out of
         # reach), and Ctrl+Tab / Ctrl+PgDn turn the tabs from anywhere in the window
@@ -242,6 +246,11 @@ class DashboardView(QWidget):
         if not versions:
             self.status.setText(QCoreApplication.translate("Dashboard", "No model has predicted anything yet"))
             return
+        self._render()
+
+    def _period_chosen(self) -> None:
+        if self.settings is not None:
+            self.settings.setValue("dashboard/period", self.period_combo.currentData())
         self._render()
 
     def _render(self) -> None:

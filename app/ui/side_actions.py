@@ -200,7 +200,7 @@ class SideActions:
             from app.ui.dashboard_view import DashboardView
 
             view = self._dashboard_view = DashboardView(DashboardService(self.service.engine), lang=self.lang,
-                                                        parent=self)
+                                                        settings=self.settings, parent=self)
             _place(view, self, 1200, 800)
             if self.model is not None:
                 view.set_model_version(self.model.version)
