@@ -42,7 +42,7 @@ from app.store.errors import ExportError
 from app.store.export_files import check_out, write_csv, write_imagefolder, write_json
 from app.store.queries import seen_last_at
 from app.store.records import AUTO_STATUS, BLIND_REASONS, UNKNOWN_LABEL, ExportRow, is_blind
-from app.store.repo._common import _current_ids, newest_and_decided, normalize_folder
+from app.store.repo._common import _batched, _current_ids, newest_and_decided, normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
@@ -463,16 +463,8 @@ def _refuse_batch_folder(session: Session, out: Path) -> None:
 def _noting_missing(session: Session, rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:
     """The rows, each whose file is not there now, or holds another picture now (written over: the store saw another
     image at its path since), noted in ``missing``; asked a chunk of rows at a time."""
-    chunk: list[ExportRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == _CHECK_CHUNK:
-            yield from _noted(session, chunk, missing)
-            chunk = []
-    yield from _noted(session, chunk, missing)
-
-
-_CHECK_CHUNK = 500
+    for chunk in _batched(rows):
+        yield from _noted(session, chunk, missing)
 
 
 def _noted(session: Session, rows: list[ExportRow], missing: list[str]) -> list[ExportRow]:
