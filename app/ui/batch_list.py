@@ -25,6 +25,7 @@ from app.services.batch_presenter import ListRow
 from app.store.records import FILE_REPLACED
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.style import PROBLEM_COLOUR, STATE_COLOURS, file_reason_text, state_label
+from models.imageio import is_content_reason
 
 THUMB = 72
 ROW_H = THUMB + 10
@@ -66,8 +67,7 @@ class BatchListModel(QAbstractListModel):
         # UNREACHED_RETRY_S (it stayed blank for the session once the share was back)
         self._unreached: dict[str, float] = {}
         self._signals = ThumbnailSignals()
-        self._signals.done.connect(self._thumb_ready)
-        self._signals.failed.connect(self._thumb_failed)
+        self._signals.finished.connect(self._thumb_ready)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -168,9 +168,11 @@ class BatchListModel(QAbstractListModel):
             if self.rows:  # (a range: the view repaints its viewport, not row by row)
                 self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1), [Qt.ItemDataRole.DecorationRole])
 
-    def _thumb_ready(self, path: str, image: QImage) -> None:
+    def _thumb_ready(self, path: str, image: QImage, why: str) -> None:
         self._pending.discard(path)
-        if image.isNull() and path not in self._failed:  # not reached: not cached, asked for again later
+        if why and is_content_reason(why):
+            self._thumb_failed(path, why)
+        elif image.isNull():  # not reached: not cached, asked for again later
             self._unreached[path] = time.monotonic()
             return
         self._unreached.pop(path, None)

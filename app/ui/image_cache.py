@@ -95,14 +95,13 @@ def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
 
 
 class ThumbnailSignals(QObject):
-    done = Signal(str, QImage)
-    failed = Signal(str, str)  # path, why its content cannot be read (before ``done`` with a null image)
-    missed = Signal(str, str)  # path, why its file was not reached now: not found, permission denied (likewise)
-    finished = Signal(str, QImage, str)  # all in one: path, image (null: unreadable), why ("" when read)
+    finished = Signal(str, QImage, str)  # path, image (null: not made), why ("" when read; :func:`is_content_reason`
+    # tells a file that is not a readable image, for good, from one not reached now, which may be back later)
+    missed = Signal(str, str)  # path, why: a file whose thumbnail was made is not reached now (:class:`FileCheckJob`)
 
 
 class ThumbnailJob(QRunnable):
-    """Decode one thumbnail on a thread pool; ``signals.done(path, image)`` delivers it (null: unreadable)."""
+    """Decode one thumbnail on a thread pool; ``signals.finished(path, image, why)`` delivers it (null: not made)."""
 
     def __init__(self, path: str, signals: ThumbnailSignals, side: int = 144) -> None:
         super().__init__()
@@ -112,9 +111,6 @@ class ThumbnailJob(QRunnable):
 
     def run(self) -> None:
         image, reason = decode_thumbnail(self.path, self.side)
-        if reason is not None:  # (a file out of reach may be back at the next read: not "failed")
-            (self.signals.failed if is_content_reason(reason) else self.signals.missed).emit(self.path, reason)
-        self.signals.done.emit(self.path, image)
         self.signals.finished.emit(self.path, image, reason or "")
 
 

@@ -95,8 +95,8 @@ class SimilarPanel(QWidget):
         layout.addStretch()  # (the room to spare while the tiles are hidden: it spread between the title and the
         # message, and "nothing similar yet" sat far below its title, the title off its place too: walk-through)
         self._signals = ThumbnailSignals()
-        self._signals.done.connect(self._thumb_ready)
-        self._signals.failed.connect(self._thumb_missing)
+        self._signals.finished.connect(lambda path, image, why: self._thumb_missing(path, why) if why
+                                       else self._thumb_ready(path, image))
         self._signals.missed.connect(self._thumb_missing)
         self._why: dict[str, str] = {}  # path -> why its tile has no picture (this panel's cases only)
         self.pool = QThreadPool(self)
