@@ -196,7 +196,7 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     # the score first: a long name ("Liquid-crystal stain") wrapped and cut the score off the tile
     assert panel.tiles.item(0).text().splitlines() == [f"{cases[0].similarity * 100:.0f}%", "裂痕"]
     assert "bob" in panel.tiles.item(0).toolTip()
-    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
     QApplication.processEvents()
     panel.grab().save("/tmp/similar_panel.png")
     started: list = []
@@ -236,7 +236,7 @@ def test_a_similar_tile_whose_file_is_gone_or_not_an_image_says_why(qtbot, engin
     panel.resize(380, 330)
     panel.show()
     panel.set_cases(cases)
-    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
     QApplication.processEvents()
 
     def said(row: int) -> bool:  # the reason written in red on the tile
@@ -247,7 +247,7 @@ def test_a_similar_tile_whose_file_is_gone_or_not_an_image_says_why(qtbot, engin
     assert not said(2)  # its picture
     panel.set_cases(cases)  # shown again (the next image finds them too): still said
     assert panel.tiles.item(0).toolTip().endswith("\nfile not found") and said(0)
-    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
     QApplication.processEvents()
     Image.new("L", (60, 40), 128).save(cases[0].path)  # put back: its picture at the next showing
     panel.set_cases(cases)
@@ -381,7 +381,7 @@ def test_a_similar_case_whose_file_was_written_over_shows_no_picture(qtbot, engi
     assert asked == [str(tmp_path / "kept.png")]  # the written-over file is not decoded
     row = [c.image_id for c in found.values()].index(judged)
     assert panel.tiles.item(row).toolTip().endswith("\nits file holds another picture now")
-    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
     QApplication.processEvents()
     tile = panel.tiles.item(row).icon().pixmap(96, 96).toImage()
     assert tile.pixelColor(1, 1).name() == "#3c4043" and reddish(tile)  # the grey tile, the reason in red

@@ -10,17 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
 from app.store.records import FILE_REPLACED
-from app.ui.image_cache import FileCheckJob, PixmapCache, ThumbnailJob, ThumbnailSignals
+from app.ui.image_cache import ThumbnailLoader
 from app.ui.prediction_panel import ElidedLabel
 from app.ui.style import PROBLEM_COLOUR, file_reason_text
 from app.ui.workers import Task, TaskRunner
-from models.imageio import is_content_reason
 from models.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way to the window
@@ -94,16 +93,11 @@ class SimilarPanel(QWidget):
         layout.addWidget(self.tiles, 1)
         layout.addStretch()  # (the room to spare while the tiles are hidden: it spread between the title and the
         # message, and "nothing similar yet" sat far below its title, the title off its place too: walk-through)
-        self._signals = ThumbnailSignals()
-        self._signals.finished.connect(lambda path, image, why: self._thumb_missing(path, why) if why
-                                       else self._thumb_ready(path, image))
-        self._signals.missed.connect(self._thumb_missing)
-        self._why: dict[str, str] = {}  # path -> why its tile has no picture (this panel's cases only)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
         # tiles already made, by path: the same judged images come back as similar image after image, and
-        # decoding them again on every key competed with the model for the cores
-        self._tiles = PixmapCache(TILE_CACHE)
+        # decoding them again on every key competed with the model for the cores; a null tile says why
+        self._thumbs = ThumbnailLoader(TILE, cache_size=TILE_CACHE, parent=self)
+        self._thumbs.ready.connect(self._thumb_ready)
+        self.pool = self._thumbs.pool
         self.set_cases([])
         self.hide()  # until an image is on screen: with none, "nothing similar yet" would be about nothing
 
@@ -123,26 +117,23 @@ class SimilarPanel(QWidget):
         """Show these cases (most similar first); an empty list shows ``message`` or a default hint."""
         self.cases = list(cases)
         self.tiles.clear()
-        self._why = {c.path: self._why[c.path] for c in self.cases if c.path in self._why}
+        # a file not reached last time is read again, a tile made earlier checked to be still there (it kept
+        # showing a file deleted since)
+        self._thumbs.forget_missed([c.path for c in self.cases if c.path and not c.replaced])
         for case in self.cases:
-            why = FILE_REPLACED if case.replaced else self._why.get(case.path)  # (another picture in its file now)
-            tile = None if why else self._tiles.get(case.path)
+            # (a file written over holds another picture now: not read)
+            tile = self._thumbs.get(case.path) if case.path and not case.replaced else None
+            why = FILE_REPLACED if case.replaced else self._why(case.path, tile)
             text = f"{case.similarity * 100:.0f}%\n{self._name(case.final_leaf)}"  # the score first: a long name wraps
             if self.leaves and case.final_leaf in self.leaves:  # the rank first: the name may be cut
                 text = QCoreApplication.translate("Similar", "Top-{k} · {sim}%\n{name}").format(
                     k=self.leaves.index(case.final_leaf) + 1, sim=f"{case.similarity * 100:.0f}",
                     name=self._name(case.final_leaf))
-            item = QListWidgetItem(QIcon(reason_tile(why) if tile is None else tile), text)
+            item = QListWidgetItem(QIcon(reason_tile(why) if tile is None or tile.isNull() else tile), text)
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             item.setToolTip(self._tooltip(case, why))
             self.tiles.addItem(item)
-            if case.path and tile is None and not case.replaced and not (why and is_content_reason(why)):
-                self.pool.start(ThumbnailJob(case.path, self._signals))
-        made = [c.path for c in self.cases if c.path and not c.replaced and c.path not in self._why
-                and self._tiles.get(c.path) is not None]
-        if made:  # a tile made earlier is checked to be still there (it kept showing a file deleted since)
-            self.pool.start(FileCheckJob(made, self._signals))
         if not self.cases:
             self.message.setText(message or (QCoreApplication.translate(
                 "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
@@ -237,12 +228,6 @@ class SimilarPanel(QWidget):
         else:
             self.tiles.clearSelection()
 
-    def _thumb_missing(self, path: str, reason: str) -> None:
-        """The tile's file is not there or not an image: the tile says so (it stayed a grey square). A file not
-        reached is tried again when the cases are shown again."""
-        self._why[path] = reason
-        self._retile(path, QIcon(reason_tile(reason)), reason)
-
     def _retile(self, path: str, icon: QIcon, why: str | None) -> None:
         """The tiles of ``path`` with this picture and why (in place: the strip's marked reference stays marked)."""
         for row, case in enumerate(self.cases):
@@ -251,14 +236,20 @@ class SimilarPanel(QWidget):
                 item.setIcon(icon)
                 item.setToolTip(self._tooltip(case, why))
 
-    def _thumb_ready(self, path: str, image: QImage) -> None:
-        if image.isNull():
-            return
-        pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation)
-        self._tiles.put(path, pixmap)
-        self._why.pop(path, None)  # (its file back: said no more)
-        self._retile(path, QIcon(pixmap), None)
+    @property
+    def busy(self) -> bool:
+        """Tiles are still being made, or made ones checked to be still there."""
+        return self._thumbs.pending > 0 or self.pool.activeThreadCount() > 0
+
+    def _why(self, path: str, tile: QPixmap | None) -> str | None:
+        """Why the tile of ``path`` has no picture: not found, not an image... (None: it has one, or it loads)."""
+        return self._thumbs.reason(path) if tile is not None and tile.isNull() else None
+
+    def _thumb_ready(self, path: str) -> None:
+        """A tile is made, or its file was found gone or not an image: the tile shows it or says why (in place)."""
+        if (tile := self._thumbs.cached(path)) is not None:
+            why = self._why(path, tile)
+            self._retile(path, QIcon(reason_tile(why) if why else tile), why)
 
     def _open(self, item: QListWidgetItem) -> None:
         image_id = item.data(ID_ROLE)
