@@ -9,7 +9,9 @@ the file and the reason, so that a batch can go on without it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import os
 import re
 import stat
 import warnings
@@ -105,6 +107,27 @@ CUT_SHORT = "corrupt or truncated image"
 """How the reason for an image whose pixels cannot all be decoded starts (the decoder's words follow)."""
 TOO_LARGE = "image too large"
 """How the reason for an image over the pixel budget starts (its size follows)."""
+
+
+OTHER_PICTURE = "its file holds another picture now"
+"""Why a :class:`PictureFile` was not decoded: its file was written over with another picture since it was hashed
+(the prediction of that picture would be stored under the image it replaced)."""
+
+
+class PictureFile(str):
+    """A path that must hold one known picture: :func:`load_image` checks the bytes it reads against ``sha256``
+    (which it reads whole anyway) and refuses another picture with :data:`OTHER_PICTURE`. A ``str``, so it goes
+    wherever a path goes (the predictors' image sources, ``Path(...)``, comparisons with plain paths)."""
+
+    sha256: str
+
+    def __new__(cls, path: str | os.PathLike[str], sha256: str) -> PictureFile:
+        self = super().__new__(cls, os.fspath(path))
+        self.sha256 = sha256
+        return self
+
+    def __getnewargs__(self) -> tuple[str, str]:  # pickled (``classify`` under torchrun hands the paths over)
+        return str(self), self.sha256
 
 
 def is_content_reason(reason: str) -> bool:
@@ -203,7 +226,8 @@ def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = N
     """Decode an image file (or bytes, or an already opened image) to 8-bit RGB.
 
     Args:
-        source: a path, the raw bytes of an image file, or a PIL image.
+        source: a path (a :class:`PictureFile`: only the picture it names), the raw bytes of an image file, or a
+            PIL image.
         side: for a thumbnail of at most this many pixels a side: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size
             where that still covers ``side`` x ``side`` (a 6000 x 4000 micrograph's thumbnail decoded whole took
             most of a second); never for what the model sees (it was trained on whole decodes).
@@ -212,7 +236,8 @@ def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = N
         A fully decoded RGB image.
 
     Raises:
-        ImageLoadError: the file is missing, unreadable, not an image, truncated or too large.
+        ImageLoadError: the file is missing, unreadable, not an image, truncated or too large, or (a
+            :class:`PictureFile`) holds another picture.
     """
     if isinstance(source, Image.Image):
         return to_rgb(source)
@@ -225,9 +250,12 @@ def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = N
             if (reason := regular_file_reason(path)) is not None:
                 raise ImageLoadError(path, reason)
             try:
-                fh = io.BytesIO(path.read_bytes())
+                data = path.read_bytes()
             except OSError as exc:  # gone, or the share dropped, after the stat: not reached, not a bad file
                 raise ImageLoadError(path, os_error_reason(exc)) from None
+            if isinstance(source, PictureFile) and hashlib.sha256(data).hexdigest() != source.sha256:
+                raise ImageLoadError(path, OTHER_PICTURE)
+            fh = io.BytesIO(data)
         with Image.open(fh) as img:
             try:
                 _within_budget(img, side)

@@ -359,3 +359,21 @@ def test_wrong_invocations_are_one_line_never_a_traceback(tiny_bundle, tmp_path:
         res = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert res.returncode != 0 and "Traceback" not in res.stderr, (name, res.stderr[-2000:])
         assert words in res.stderr, (name, res.stderr[-2000:])
+
+
+def test_a_picture_file_is_decoded_only_while_it_holds_its_picture(tmp_path) -> None:
+    """The model reads an image's file as a :class:`PictureFile`: another picture written over it is refused."""
+    from models.hashing import file_sha256
+    from models.imageio import OTHER_PICTURE, PictureFile
+    from models.routing.policy import image_key
+
+    path = tmp_path / "a.png"
+    Image.new("L", (20, 10), 40).save(path)
+    known = PictureFile(path, file_sha256(path))
+    assert known == str(path) and Path(known).name == "a.png"
+    assert load_image(known).size == (20, 10) and image_key(known) == file_sha256(path)
+    Image.new("L", (20, 10), 200).save(path)
+    with pytest.raises(ImageLoadError) as err:
+        load_image(known)
+    assert err.value.reason == OTHER_PICTURE
+    assert load_image(str(path)).getpixel((0, 0)) == (200, 200, 200)  # a plain path: whatever the file holds

@@ -17,7 +17,7 @@ from app.services import batches
 from app.services.predicting import ModelLoadError, PredictingService
 from app.store import repo
 from app.store.db import init_db, make_engine, session_scope
-from app.store.records import PredictionRecord
+from app.store.records import FILE_REPLACED, PredictionRecord
 
 OLD_STORE = ROOT / "tests" / "data" / "store_before_refactor.sqlite3"
 
@@ -57,6 +57,35 @@ def test_predict_saves_each_chunk_and_hands_back_the_stored_records(engine, bund
         stored = repo.latest_predictions(s, list(records), model_version=info.version)
     assert {i: r.id for i, r in stored.items()} == {i: r.id for i, r in records.items()}
     assert service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable)) == []
+
+
+def test_a_file_written_over_before_the_model_reads_it_gives_no_prediction_to_the_image_it_held(engine, bundle,
+                                                                                             folder):
+    """Walk-through: a file fixed in place between the folder's reading and the model's gave the old image (an empty
+    file's) the new picture's prediction, and so every empty file opened later shows it."""
+    service = PredictingService(engine, chunk_size=4, first_chunk=2)
+    service.load(bundle)
+    (folder / "zz_broken.png").unlink()
+    (folder / "a_empty.png").write_bytes(b"")
+    opened = batches.open_folder(engine, folder)
+    empty = next(it.image for it in opened.items if it.image.path.endswith("a_empty.png"))
+    target = next(it.image for it in opened.items if it.image.path.endswith("img_03.png"))
+    original = Path(target.path).read_bytes()
+    shutil.copyfile(folder / "img_07.png", target.path)  # written over with another picture
+    write_image(folder / "a_empty.png", size=(48, 40), seed=99)  # the empty file fixed in place
+    todo = service.todo(opened.items, [])  # (the window's first part: before the folder is read again)
+    records = dict(pair for c in service.predict(todo) for pair in c.items)
+    assert records[target.image_id].error == FILE_REPLACED and records[target.image_id].leaf is None
+    assert records[empty.image_id].error == FILE_REPLACED and records[empty.image_id].leaf is None
+    assert all(r.error is None and r.leaf for i, r in records.items() if i not in (target.image_id, empty.image_id))
+    with session_scope(engine, action="read") as s:
+        stored = repo.latest_predictions(s, [target.image_id, empty.image_id])
+    assert {r.error for r in stored.values()} == {FILE_REPLACED}
+    Path(target.path).write_bytes(original)  # put back: predicted at the next opening
+    again = service.todo(batches.batch_items(engine, opened.batch_id), [])
+    assert {i for i, _ in again} == {target.image_id, empty.image_id}
+    records = dict(pair for c in service.predict(again) for pair in c.items)
+    assert records[target.image_id].leaf and records[empty.image_id].error == FILE_REPLACED
 
 
 def test_cancel_stops_after_the_current_chunk_and_keeps_what_was_saved(engine, bundle, folder):

@@ -31,6 +31,7 @@ from app.store.records import (
     JudgmentRecord,
     OpenedBatch,
     PredictionRecord,
+    picture_file,
     reach_error,
     unpredicted,
 )
@@ -346,7 +347,7 @@ class BatchPresenter:
             image_id, p = item.image.image_id, item.prediction
             if image_id in self.errors:
                 continue
-            images.append((image_id, item.image.path))
+            images.append((image_id, picture_file(item.image)))  # (only the picture of this image id)
             if p is None or p.model_version != model_version or reach_error(p):
                 predict.add(image_id)  # (a file the model did not reach, read since: :meth:`reached`)
             leaf = item.heatmap_leaf

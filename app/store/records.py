@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.data.manifest import MODEL_CALL_STATUS, ManifestRow, unknown_label
-from models.imageio import is_reach_reason
+from models.imageio import OTHER_PICTURE, PictureFile, is_reach_reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -485,10 +485,11 @@ class OpenedBatch:
     continues: bool = False  # the items follow those of the parts handed over before (a large new folder)
 
 
-FILE_REPLACED = "its file holds another picture now"
+FILE_REPLACED = OTHER_PICTURE
 """Why an image of a batch cannot be shown any more: the file it was read from was written over with another picture
 (which is another image, listed at the batch's end). Showing the file would show that picture under this image's
-judgments."""
+judgments. The model refuses it too (a :class:`~models.imageio.PictureFile` of :func:`unpredicted`), when the file
+was written over after it was hashed."""
 
 
 CONFIRM = "confirm"
@@ -518,16 +519,24 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
     :data:`MONITOR_REASONS`) stay with a person: a recalibration ends their pause and holds them back. The ids in
     ``skip`` (images that cannot be read) are left out. A prediction made before a spectrum was attached to its
     image has the stamp :data:`SPECTRUM_ADDED`, so it is predicted again too, and so is the error of a file the
-    model did not reach (a share away: :func:`~models.imageio.is_reach_reason`), which the next read may find."""
+    model did not reach (a share away: :func:`~models.imageio.is_reach_reason`), which the next read may find, or
+    whose file held another picture (:data:`FILE_REPLACED`), which may be put back. Each path is a
+    :class:`~models.imageio.PictureFile`: the model decodes only the picture the store knows under the image id (a
+    file written over since gave the new picture's prediction to the old image, and to every image of its content)."""
     def stale(it: BatchItem) -> bool:
         p = it.prediction
-        if p is None or p.model_version != model_version or reach_error(p):
+        if p is None or p.model_version != model_version or reach_error(p) or p.error == FILE_REPLACED:
             return True
         decided = it.judgment is not None and it.judgment.is_decision
         held = any(r in MONITOR_REASONS for r in p.reasons)
         return not decided and not held and p.calibration != calibration and not p.error
 
-    return [(it.image.image_id, it.image.path) for it in items if stale(it) and it.image.image_id not in skip]
+    return [(it.image.image_id, picture_file(it.image)) for it in items if stale(it) and it.image.image_id not in skip]
+
+
+def picture_file(image: ImageRecord) -> PictureFile:
+    """The image's path as the model must read it: holding the picture the store hashed (:data:`FILE_REPLACED`)."""
+    return PictureFile(image.path, image.sha256)
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.hashing import file_sha256, sha256_hex
+from models.imageio import PictureFile
 from models.routing.unknown import RoutingError, UnknownDetector, is_finite_number
 from models.routing.views import FLIPS, flips_problem  # re-exported: the calibration's own key
 
@@ -83,6 +84,8 @@ def image_key(source: Any) -> str:
     """
     if hasattr(source, "tobytes") and hasattr(source, "mode"):
         return sha256_hex(f"{source.mode}:{source.size}:".encode() + source.tobytes())
+    if isinstance(source, PictureFile):  # its bytes were checked against this when it was decoded (read once)
+        return source.sha256
     return file_sha256(source)
 
 
