@@ -188,6 +188,34 @@ def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engin
     assert [(p.target, p.end_reason) for p in history] == [("crack", "recalibrated")]
 
 
+def test_a_window_still_on_the_old_calibration_keeps_its_pauses_and_ends_none_of_the_new_ones(engine: Engine,
+                                                                                            tmp_path: Path) -> None:
+    """Walk-through: a lead recalibrated and deployed; the window still on the old thresholds saw its pause ended
+    and auto-judged the paused leaf again, and its checks ended the new calibration's pauses ("recalibrated")."""
+    from app.services.judging import JudgingService
+
+    store, old = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    store.judge(store.predicted(record("crack", route="rejudge", reasons=("spot_check",))), "scratch")
+    paused = monitor.check(VERSION, old).started[0]
+    new = calibration(dt.datetime.now(dt.UTC).isoformat())
+    assert [p.id for p in monitor.check(VERSION, new).ended] == [paused.id]
+    store.judge(store.predicted(record("scratch", route="rejudge", reasons=("spot_check",)), new), "crack")
+    (new_pause,) = monitor.check(VERSION, new).started
+    assert new_pause.target == "scratch"
+    service = JudgingService(engine, analyst="amy")
+    assert service.pauses_in_force(VERSION, old) == {paused.id}  # (the poll: no "resumed elsewhere")
+    assert service.pauses_in_force(VERSION, new) == {new_pause.id}
+    # the old window: its pause holds for what it predicts; its check measures and ends nothing
+    assert store.route(store.predicted(record("crack"), old)) == ("rejudge", ("purity_paused",))
+    assert store.route(store.predicted(record("scratch"), old)) == ("auto", ())  # (paused under the new one only)
+    report = monitor.check(VERSION, old)
+    assert report.ended == () and report.started == () and [p.id for p in report.pauses] == [paused.id]
+    with session_scope(engine) as s:
+        assert [p.id for p in repo.pauses(s, VERSION)] == [new_pause.id]  # the new calibration's pause stands
+    assert store.route(store.predicted(record("scratch"), new)) == ("rejudge", ("purity_paused",))
+
+
 def test_a_batch_unlike_the_calibration_data_pauses(engine: Engine, tmp_path: Path) -> None:
     from models.routing.unknown import UnknownDetector
 

@@ -10,7 +10,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from conftest import make_tiny_bundle, open_window, write_image
+from conftest import make_rejudge_bundle, make_tiny_bundle, open_window, write_image
 from store_backends import BACKENDS, fresh_engine
 
 from app.store import repo
@@ -193,3 +193,36 @@ def test_a_window_started_without_a_model_takes_the_teams_where_it_reaches_it(tm
         raise RuntimeError("no such table: team_models")
 
     assert _team_model_first(SimpleNamespace(team_model=broken), "/mine", "") == ("/mine", "", "")
+
+
+def test_a_recalibration_of_the_team_model_is_offered_to_a_window_on_the_old_one(qtbot, engine, taxonomy, tmp_path,
+                                                                                monkeypatch) -> None:
+    """Walk-through: ``recalibrate`` keeps the version, and a window that loaded the team's model before was never
+    offered the new calibration (the banner compared versions only), so it routed by the old thresholds all day."""
+    from PySide6.QtWidgets import QLabel
+
+    from models.bundle.files import write_bundle_manifest
+
+    bundle = make_rejudge_bundle(tmp_path / "team", taxonomy)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+
+    def banners() -> list:
+        return [b for b in win.findChildren(QLabel) if b.isVisible() and "calibrated again" in b.text()]
+    try:
+        with session_scope(engine) as s:
+            team = repo.set_team_model(s, bundle_path=bundle, model_version=win.model.version, analyst="lead")
+        win.offer_team_model(team)
+        assert not banners()  # the model this window has: nothing to offer
+        manifest = read_bundle_manifest(bundle)  # recalibrated in place (``fma-judge recalibrate``'s default)
+        write_bundle_manifest(bundle, manifest.replace(calibration=dataclasses.replace(
+            manifest.calibration, created="2026-12-07T12:00:00+00:00")))
+        win.offer_team_model(team)
+        (banner,) = banners()
+        assert str(bundle) in banner.text() and "still routes by the calibration it loaded" in banner.text()
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            banner.linkActivated.emit("act")  # "Load it"
+        assert win.model.manifest.routing_stamp == read_bundle_manifest(bundle).routing_stamp
+        win.offer_team_model(team)
+        assert not banners()
+    finally:
+        win.close()

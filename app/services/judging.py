@@ -29,6 +29,7 @@ from app.store.export import (
 )
 from app.store.export_files import existing_export
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord, TeamModelRecord
+from models.routing.policy import Calibration
 
 CLAIM_LEASE_S = 300.0
 """How long a claim holds an image without being renewed (the window renews the images it is about to show)."""
@@ -260,14 +261,20 @@ class JudgingService:
         with session_scope(self.engine, action="read") as s:
             return repo.held_by_others(s, image_ids, self.analyst)
 
-    def pauses_in_force(self, model_version: str | None) -> frozenset[int]:
-        """The ids of the purity monitor's pauses in force for ``model_version`` (a lead's ``fma-judge monitor
-        --resume`` ends one from another computer; the window's poll notices it by this)."""
+    def pauses_in_force(self, model_version: str | None, calibration: Calibration | None = None) -> frozenset[int]:
+        """The ids of the purity monitor's pauses in force for ``model_version`` routed under ``calibration`` (a
+        lead's ``fma-judge monitor --resume`` ends one from another computer; the window's poll notices it by this;
+        :func:`~app.services.monitor.in_force_for`); without one, those not ended."""
         if not model_version:
             return frozenset()
+        from app.services.monitor import calibration_key, in_force_for
+
         with session_scope(self.engine, action="read") as s:
             try:
-                return frozenset(p.id for p in repo.pauses(s, model_version))
+                if calibration is None:
+                    return frozenset(p.id for p in repo.pauses(s, model_version))
+                key = calibration_key(calibration)
+                return frozenset(p.id for p in repo.pauses(s, model_version, active=False) if in_force_for(p, key))
             except LookupError:  # a version not registered in this store (yet)
                 return frozenset()
 

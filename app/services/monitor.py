@@ -230,6 +230,35 @@ def calibration_key(calibration: Calibration) -> str:
     return calibration.created or "uncalibrated"
 
 
+RECALIBRATED = "recalibrated"
+"""How a pause of an older calibration ends once a window or command checks under a newer one."""
+
+
+def _key_time(key: str) -> dt.datetime:
+    """When a :func:`calibration_key` was made (``uncalibrated``, or one not a date: before any)."""
+    try:
+        when = dt.datetime.fromisoformat(key)
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def in_force_for(pause: PauseRecord, key: str) -> bool:
+    """Whether ``pause`` holds for predictions routed under the calibration ``key``: its own calibration's, in force,
+    or ended only because a newer calibration came (a window still on this one keeps it: a recalibration another
+    workstation deployed ended the pause, and the window on the old thresholds auto-judged the paused leaf again:
+    walk-through)."""
+    return pause.calibration == key and (pause.ended_at is None or pause.end_reason == RECALIBRATED)
+
+
+def superseded(key: str, history: Sequence[PauseRecord]) -> bool:
+    """Whether the store knows a newer calibration than ``key`` of this model version (a pause made under one, or
+    one of ``key``'s ended by one)."""
+    mine = _key_time(key)
+    return any(_key_time(p.calibration) > mine or (p.calibration == key and p.end_reason == RECALIBRATED)
+               for p in history)
+
+
 def _since(calibration: Calibration) -> dt.datetime | None:
     if not calibration.created:
         return None
@@ -267,12 +296,13 @@ class PurityMonitor:
         ended: list[PauseRecord] = []
         moved = 0
         history = repo.pauses(s, version, active=False)
-        active = [p for p in history if p.ended_at is None]
-        for stale in [p for p in active if p.calibration != key]:
+        active = [p for p in history if in_force_for(p, key)]
+        if superseded(key, history):  # a newer calibration is in force elsewhere: this one measures, starts and
+            act = False  # ends nothing (two windows on two calibrations ended each other's pauses), keeps its own
+        for stale in [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]:
             if act:
-                record, _ = repo.end_pause(s, stale.id, "recalibrated", restore=False)
+                record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False)
                 ended.append(record)
-            active.remove(stale)
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
             moved += sum(repo.hold_back(s, p) for p in active)
@@ -444,9 +474,10 @@ def apply_pauses(session: Session, version: str, calibration: Calibration | None
     if calibration is None or not pairs:
         return list(pairs)
     key = calibration_key(calibration)
-    in_force = [p for p in repo.pauses(session, version) if p.calibration == key]
+    in_force = [p for p in repo.pauses(session, version, active=False) if in_force_for(p, key)]
     return repo.apply_pauses(session, pairs, in_force)
 
 
-__all__ = ["CHECK_REASONS", "PAUSE_REASONS", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity", "PurityMonitor",
-           "apply_pauses", "calibration_key", "held_to", "is_blind", "purity_bounds", "shell_quoted"]
+__all__ = ["CHECK_REASONS", "PAUSE_REASONS", "RECALIBRATED", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity",
+           "PurityMonitor", "apply_pauses", "calibration_key", "held_to", "in_force_for", "is_blind", "purity_bounds",
+           "shell_quoted", "superseded"]

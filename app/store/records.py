@@ -585,3 +585,15 @@ class TeamModelRecord:
         """Whether this computer reaches the bundle (a share not connected, a path of another site's: no); what
         ``classify`` without ``--model`` and a window's start both ask before taking it."""
         return Path(self.bundle_path).is_dir()
+
+    def routing_stamp(self) -> str | None:
+        """The deployed bundle's routing as its manifest says now (``BundleManifest.routing_stamp``): a
+        recalibration, in place or into a copy deployed after, changes it and not the version; None when the
+        manifest cannot be read or routes nothing."""
+        from models.bundle.files import read_bundle_manifest
+        from models.bundle.manifest import BundleError
+
+        try:
+            return read_bundle_manifest(self.bundle_path).routing_stamp
+        except (BundleError, OSError, ValueError):
+            return None

@@ -176,14 +176,15 @@ class StoreUpkeep:
         self.claim_ahead(self._focus_ids)  # renews the claims of an image looked at for long
         ids = [it.image.image_id for it in self.presenter.items]
         version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
-        service = self.service
+        service, routing = self.service, self.presenter.routing
 
         def team_and_reach() -> tuple:  # (the folder looked at here, off the UI thread: a share away can take seconds)
             team = service.team_model()
-            return team, team is not None and team.reachable()
+            reach = team is not None and team.reachable()
+            return team, reach, team.routing_stamp() if reach else None
 
         task = Task(lambda: (*service.judged_since(seen, ids), service.claims_of_others(ids),
-                             service.pauses_in_force(version), team_and_reach()))
+                             service.pauses_in_force(version, routing), team_and_reach()))
         task.signals.result.connect(lambda res, b=batch.batch_id: isValid(self) and self._colleagues_judged(
             b, *res, asked=(version, known)))
         task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
@@ -240,19 +241,25 @@ class StoreUpkeep:
         before = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch_id else None
         self._seen_judgments = (batch_id, newest, before if before is not None else newest)
 
-    def offer_team_model(self, team, reachable: bool | None = None) -> None:
+    def offer_team_model(self, team, reachable: bool | None = None, stamp: str | None = None) -> None:
         """A banner when the team's model (``fma-judge deploy``, a :class:`~app.store.records.TeamModelRecord`) is
         not the one this window has loaded, with a link that loads it; once per deployment (Esc, or Dismiss, and it
-        stays away until the next). A team switched every window to a new model only by each analyst's Ctrl+M."""
+        stays away until the next). A team switched every window to a new model only by each analyst's Ctrl+M.
+        ``stamp``: the deployed bundle's routing now (:meth:`~app.store.records.TeamModelRecord.routing_stamp`); one
+        other than this window's is offered too: a recalibration keeps the version, and a window that kept the old
+        thresholds routed by them for the rest of its day (walk-through)."""
         model = getattr(self, "model", None)
         old = getattr(self, "_team_banner", None)
-        if team is None or model is None or team.model_version == model.version:
+        if reachable is None and team is not None:  # (the poll looks at the folder off the UI thread: a share away
+            reachable = team.reachable()  # takes seconds; a share not connected: its link only said "not found")
+            stamp = team.routing_stamp() if reachable else None
+        recalibrated = model is not None and team is not None and team.model_version == model.version and \
+            stamp is not None and stamp != model.manifest.routing_stamp
+        if team is None or model is None or (team.model_version == model.version and not recalibrated):
             if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
                 old.hide()  # would load a model no longer the team's (its link took the one it named)
             return
-        if reachable is None:  # (the poll looks at the folder off the UI thread: a share away takes seconds)
-            reachable = team.reachable()  # a share not connected: its link only said the model was not found
-        key, offered = (team.bundle_path, team.set_at), getattr(self, "_team_offered", None)
+        key, offered = (team.bundle_path, team.set_at, stamp), getattr(self, "_team_offered", None)
         if offered is not None and offered[0] == key and (offered[1] or not reachable):
             return  # said already; once with its link, never again (a share that drops and comes back included)
         self._team_offered = (key, reachable)
@@ -266,10 +273,14 @@ class StoreUpkeep:
                         "workstation does not reach that folder; this window keeps {ours}. Once the share is "
                         "connected, this notice offers to load it.").format(**what))
             return
-        self._team_banner = self.show_notice(QCoreApplication.translate(
-            "Main", "The team's model is now {version} ({path}, deployed by {who} on {when}); this window uses "
-                    "{ours}.").format(**what),
-            action=(QCoreApplication.translate("Main", "Load it"), lambda path=team.bundle_path: self.load_model(path)))
+        text = QCoreApplication.translate(
+            "Main", "The team's model {version} ({path}, deployed by {who} on {when}) was calibrated again; this "
+                    "window still routes by the calibration it loaded.").format(**what) if recalibrated else \
+            QCoreApplication.translate(
+                "Main", "The team's model is now {version} ({path}, deployed by {who} on {when}); this window uses "
+                        "{ours}.").format(**what)
+        self._team_banner = self.show_notice(text, action=(QCoreApplication.translate("Main", "Load it"),
+                                                           lambda path=team.bundle_path: self.load_model(path)))
 
     def _with_banner_place(self, body: QWidget) -> QWidget:
         """``body`` in a box with room above it for the read-only banner (:meth:`_show_read_only_banner`)."""
