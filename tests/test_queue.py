@@ -1457,3 +1457,26 @@ def test_esc_in_a_filter_hands_the_keys_back_to_the_rows(qtbot, engine, store, t
     qtbot.keyClick(view.table, Qt.Key.Key_Escape)
     assert not view.isVisible()
     _wait_for_pool()
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_enter_pressed_again_while_the_list_reloads_judges_the_next_rows(qtbot, engine, queue_window) -> None:
+    """Walk-through: three Enters 40 ms apart accepted two images and refused the third as "judged meanwhile (by
+    ana)", the analyst's own judgment of a moment before: the list had not reloaded yet."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    waiting = [r.image_id for r in view.model.rows if r.state == "rejudge"]
+    assert len(waiting) >= 3
+    view.table.selectRow(_ids(view).index(waiting[0]))
+    for _ in range(3):  # (no wait between them: each reload is still on its way)
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+
+    def judged() -> dict:
+        with session_scope(engine, action="read") as s:
+            return repo.current_judgments(s, waiting)
+    qtbot.waitUntil(lambda: len(judged()) == 3 and view.status_label.text() == "Accepted 1 image", timeout=10_000)
+    _wait_for_pool()
+    assert len(judged()) == 3 and {j.analyst for j in judged().values()} == {"gina"}
+    assert "meanwhile" not in view.status_label.text() and view.status_label.text() == "Accepted 1 image"

@@ -181,7 +181,12 @@ class QueueActions:
             self.openImage.emit(row.image_id)
 
     def _key_action(self, action: str) -> None:
-        """A key of either view (:data:`app.ui.queue_gallery.QUEUE_KEYS`)."""
+        """A key of either view (:data:`app.ui.queue_gallery.QUEUE_KEYS`). A judging key pressed while the list
+        reloads after this window's own judgment waits for the rows it brings (at most :data:`TYPE_AHEAD`)."""
+        if self._after_own and action not in ("heading", "end", "open") and \
+                any(r.image_id in self._own_judged for r in self.selected_rows()):
+            self._typed_ahead.append(action)  # (another row selected meanwhile: the key is for it, at once)
+            return
         if action == "heading":
             self._select_group(self.table.currentIndex().row())
         elif action == "end":
@@ -495,6 +500,8 @@ class QueueActions:
             return False
         self.judged.emit(list(records))
         self._reselect = {r.image_id for r in records} if undo else None
+        if not undo:  # (the next key on these rows waits for the rows after them; an undo's are waiting again)
+            self._after_own, self._own_judged = True, {r.image_id for r in records}
         self.refresh()
         done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name
         # with braces in it is not read as a placeholder)

@@ -16,6 +16,7 @@ The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +53,8 @@ from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
+TYPE_AHEAD = 10
+"""Judging keys kept while the list reloads after the analyst's own judgment (a burst of Enters, one row each)."""
 POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
 CATCH_UP_MS = 5_000  # while this app's model stores predictions, the shown queue reloads at most this often
 
@@ -92,6 +95,12 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._runner = TaskRunner(self.pool)
         self._request = 0
         self._reselect: set[int] | None = None  # the images the next first page selects (an undo's)
+        # a judging key pressed while the list reloads after the analyst's own judgment: answered on the rows it
+        # brings (three Enters 40 ms apart accepted two images and refused the third as "judged meanwhile (by
+        # ana)", the analyst's own judgment: walk-through)
+        self._after_own = False
+        self._own_judged: set[int] = set()  # (the images of that judgment: a key on other rows is answered at once)
+        self._typed_ahead: deque[str] = deque(maxlen=TYPE_AHEAD)
         self._load_error: str | None = None  # what the status line says of the last load that failed
         self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
@@ -324,6 +333,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         filters = self.filters()
         self._request += 1
         if filters is None:
+            self._after_own = False
+            self._typed_ahead.clear()
             self.model.set_page(QueuePage(rows=[], total=0), grouped=None)
             self.counts_label.setText(QCoreApplication.translate("Queue", "Load a model to see its queue"))
             return
@@ -359,6 +370,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         rows still listed, never jumps to another image, and the view stays where it was scrolled."""
         if request != self._request:
             return  # a newer request is on its way
+        quiet, self._after_own = quiet and not self._after_own, False  # (a poll's reload overtook the key's own)
         keep = self._reselect or {r.image_id for r in self.selected_rows()}
         self._reselect = None
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
@@ -378,6 +390,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.detail.show_row(self.model.queue_row(self.table.currentIndex().row()), empty=not self.model.rows)
         self._update_buttons()
         self.rowsShown.emit(page)
+        if self._typed_ahead:  # (after the paint: each key's result is seen before the next)
+            QTimer.singleShot(0, self, lambda: self._typed_ahead and self._key_action(self._typed_ahead.popleft()))
         task = Task(self._load_counts, filters)
         task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
         task.signals.failed.connect(lambda exc: isValid(self) and request == self._request and self._load_failed(
@@ -410,6 +424,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         if rows:
             self.model.fetch_failed()
             self._group_loading = None
+            self._after_own = False
+            self._typed_ahead.clear()  # (keys for rows that did not come: dropped, the line says why)
         self._load_error = QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(
             msg=store_line(error))
         self.status_label.setText(self._load_error)
