@@ -860,3 +860,26 @@ def test_undo_of_a_judgment_in_a_batch_no_longer_on_screen_says_so(qtbot, window
     _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _history(engine, first.image.image_id)[-1].status == "reverted"
     assert window.statusBar().currentMessage() == "Undone on an image of another batch"
+
+
+def test_a_judging_key_on_an_image_whose_picture_is_not_drawn_yet_judges_nothing(qtbot, window, long_batch, engine,
+                                                                                  monkeypatch):
+    """Walk-through: 30 Downs in a burst, then Enter, accepted the 30th image while the view was still blank (its
+    picture decoding) and the panel beside it showed the one before: an image nobody saw."""
+    _open(qtbot, window, long_batch)
+    last = len(window.list_model.rows) - 1
+    image_id = window.list_model.rows[last].image_id
+    window.images.images.pop(image_id, None)  # (not decoded ahead)
+    real, asked = window.images.request, []
+    monkeypatch.setattr(window.images, "request", lambda i, path, urgent=False: asked.append(i))
+    window.list_view.setCurrentIndex(window.list_model.index(last))
+    assert window.current_image_id == image_id and image_id in asked and not window.panel.accept_btn.isEnabled()
+    _press(qtbot, window, Qt.Key.Key_Return)
+    assert window.statusBar().currentMessage() == f"Nothing judged: {Path(window.items[window.current].image.path).name} " \
+                                                  "is not on screen yet"
+    assert _history(engine, image_id) == []
+    monkeypatch.setattr(window.images, "request", real)
+    real(image_id, window.items[window.current].image.path, urgent=True)
+    qtbot.waitUntil(lambda: image_id in window.images and window.panel.accept_btn.isEnabled(), timeout=10_000)
+    _press(qtbot, window, Qt.Key.Key_Return)  # drawn now: judged
+    assert len(_history(engine, image_id)) == 1

@@ -385,3 +385,33 @@ def test_a_similar_case_whose_file_was_written_over_shows_no_picture(qtbot, engi
     QApplication.processEvents()
     tile = panel.tiles.item(row).icon().pixmap(96, 96).toImage()
     assert tile.pixelColor(1, 1).name() == "#3c4043" and reddish(tile)  # the grey tile, the reason in red
+
+
+def test_the_cases_of_the_image_before_are_greyed_until_the_new_ones_come(qtbot, engine, planted, taxonomy) -> None:
+    """Walk-through: during a burst of Down the strip kept "97% Scratch" of the image before beside a glass particle,
+    as if it were this image's."""
+    import threading
+
+    from PySide6.QtCore import QThreadPool
+
+    from app.ui.similar_panel import SimilarPanel
+    from app.ui.workers import TaskRunner
+
+    cases = SimilarCases(engine).similar_to_image(planted["pending"], V1, k=3, at_least=None)
+    release = threading.Event()
+
+    class SlowService:
+        def similar_to_image(self, image_id, model_version, k):
+            release.wait(5)
+            return cases
+
+    pool = QThreadPool()
+    panel = SimilarPanel(taxonomy, "en", service=SlowService(), runner=TaskRunner(pool))
+    qtbot.addWidget(panel)
+    panel.set_cases(cases)
+    assert panel.tiles.isEnabled() and panel.tiles.count() == 3
+    panel.look_up(99, V1)  # the next image: its cases are on their way
+    assert not panel.tiles.isEnabled() and panel.tiles.count() == 3
+    release.set()
+    qtbot.waitUntil(panel.tiles.isEnabled, timeout=5000)
+    assert pool.waitForDone(5000)

@@ -399,6 +399,8 @@ def test_the_window_on_a_read_only_store_shows_a_banner_and_judges_nothing(qtbot
         assert "Read-only database: judging is off" in win.statusBar().currentMessage()
         assert win.presenter.panel(1).waiting == "read_only"  # the model never ran
         assert win.model is None
+        # the strip says why it is empty (it said "No model is loaded" beside the model's name: walk-through)
+        assert win.similar_panel.message.text().startswith("The database is read-only: no model runs here")
     finally:
         win.close()
         engine.dispose()

@@ -19,7 +19,7 @@
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="288"/>
+        <location filename="../ui/batch_list.py" line="290"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -178,158 +178,158 @@
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="73"/>
+        <location filename="../ui/dashboard_view.py" line="74"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="72"/>
+        <location filename="../ui/dashboard_view.py" line="73"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="74"/>
+        <location filename="../ui/dashboard_view.py" line="75"/>
         <source>Per month</source>
         <translation>每月</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="76"/>
+        <location filename="../ui/dashboard_view.py" line="77"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="85"/>
+        <location filename="../ui/dashboard_view.py" line="86"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="87"/>
+        <location filename="../ui/dashboard_view.py" line="88"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
-        <location filename="../ui/dashboard_view.py" line="142"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="143"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
-        <location filename="../ui/dashboard_view.py" line="143"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="144"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
-        <location filename="../ui/dashboard_view.py" line="144"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="145"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
-        <location filename="../ui/dashboard_view.py" line="145"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="146"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="130"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
-        <location filename="../ui/dashboard_view.py" line="130"/>
+        <location filename="../ui/dashboard_view.py" line="124"/>
+        <location filename="../ui/dashboard_view.py" line="131"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="141"/>
+        <location filename="../ui/dashboard_view.py" line="142"/>
         <source>Analyst</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="148"/>
+        <location filename="../ui/dashboard_view.py" line="149"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="149"/>
+        <location filename="../ui/dashboard_view.py" line="150"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="150"/>
+        <location filename="../ui/dashboard_view.py" line="151"/>
         <source>Analysts</source>
         <translation>分析師</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="175"/>
+        <location filename="../ui/dashboard_view.py" line="179"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="225"/>
-        <location filename="../ui/dashboard_view.py" line="257"/>
+        <location filename="../ui/dashboard_view.py" line="229"/>
+        <location filename="../ui/dashboard_view.py" line="266"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="243"/>
+        <location filename="../ui/dashboard_view.py" line="247"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="305"/>
+        <location filename="../ui/dashboard_view.py" line="314"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="312"/>
+        <location filename="../ui/dashboard_view.py" line="321"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="319"/>
+        <location filename="../ui/dashboard_view.py" line="328"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="328"/>
+        <location filename="../ui/dashboard_view.py" line="337"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -345,17 +345,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="338"/>
+        <location filename="../ui/dashboard_view.py" line="347"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="342"/>
+        <location filename="../ui/dashboard_view.py" line="351"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="346"/>
+        <location filename="../ui/dashboard_view.py" line="355"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -365,7 +365,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="360"/>
+        <location filename="../ui/dashboard_view.py" line="369"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -857,7 +857,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="321"/>
+        <location filename="../ui/judging_actions.py" line="325"/>
         <location filename="../ui/style.py" line="381"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1540,52 +1540,57 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="221"/>
+        <location filename="../ui/store_upkeep.py" line="222"/>
         <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="223"/>
+        <location filename="../ui/store_upkeep.py" line="224"/>
         <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="264"/>
+        <location filename="../ui/store_upkeep.py" line="271"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="269"/>
+        <location filename="../ui/store_upkeep.py" line="276"/>
+        <source>The team&apos;s model {version} ({path}, deployed by {who} on {when}) was calibrated again; this window still routes by the calibration it loaded.</source>
+        <translation>團隊的模型 {version}（{path}，由 {who} 於 {when} 部署）已重新校準；此視窗仍依載入時的校準分流。</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="279"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="272"/>
+        <location filename="../ui/store_upkeep.py" line="282"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="311"/>
+        <location filename="../ui/store_upkeep.py" line="322"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="370"/>
+        <location filename="../ui/store_upkeep.py" line="381"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="411"/>
+        <location filename="../ui/store_upkeep.py" line="422"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="412"/>
+        <location filename="../ui/store_upkeep.py" line="423"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="414"/>
+        <location filename="../ui/store_upkeep.py" line="425"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1695,7 +1700,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="397"/>
+        <location filename="../ui/store_upkeep.py" line="408"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1775,19 +1780,19 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="70"/>
-        <location filename="../ui/main_window.py" line="487"/>
-        <location filename="../ui/queue_actions.py" line="228"/>
+        <location filename="../ui/judging_actions.py" line="74"/>
+        <location filename="../ui/main_window.py" line="488"/>
+        <location filename="../ui/queue_actions.py" line="233"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="337"/>
+        <location filename="../ui/store_upkeep.py" line="348"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="362"/>
+        <location filename="../ui/store_upkeep.py" line="373"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1797,12 +1802,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="575"/>
+        <location filename="../ui/main_window.py" line="576"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="576"/>
+        <location filename="../ui/main_window.py" line="577"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1821,7 +1826,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="277"/>
+        <location filename="../ui/judging_actions.py" line="281"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1851,82 +1856,87 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="94"/>
+        <location filename="../ui/judging_actions.py" line="98"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="67"/>
+        <location filename="../ui/judging_actions.py" line="71"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="83"/>
+        <location filename="../ui/judging_actions.py" line="66"/>
+        <source>Nothing judged: {file} is not on screen yet</source>
+        <translation>未判定：{file} 尚未顯示在畫面上</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="87"/>
         <source>Nothing accepted: {why}</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="101"/>
+        <location filename="../ui/judging_actions.py" line="105"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類型：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="121"/>
+        <location filename="../ui/judging_actions.py" line="125"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="149"/>
+        <location filename="../ui/judging_actions.py" line="153"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="154"/>
+        <location filename="../ui/judging_actions.py" line="158"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="169"/>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="190"/>
+        <location filename="../ui/judging_actions.py" line="194"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="211"/>
+        <location filename="../ui/judging_actions.py" line="215"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="212"/>
+        <location filename="../ui/judging_actions.py" line="216"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="222"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="223"/>
+        <location filename="../ui/judging_actions.py" line="227"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="229"/>
+        <location filename="../ui/judging_actions.py" line="233"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="230"/>
+        <location filename="../ui/judging_actions.py" line="234"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="274"/>
+        <location filename="../ui/judging_actions.py" line="278"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -1991,22 +2001,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="306"/>
+        <location filename="../ui/judging_actions.py" line="310"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="314"/>
+        <location filename="../ui/judging_actions.py" line="318"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="323"/>
+        <location filename="../ui/judging_actions.py" line="327"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="324"/>
+        <location filename="../ui/judging_actions.py" line="328"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2015,32 +2025,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="329"/>
+        <location filename="../ui/judging_actions.py" line="333"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="349"/>
+        <location filename="../ui/judging_actions.py" line="353"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="351"/>
+        <location filename="../ui/judging_actions.py" line="355"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="352"/>
+        <location filename="../ui/judging_actions.py" line="356"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="353"/>
+        <location filename="../ui/judging_actions.py" line="357"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="365"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2049,17 +2059,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="373"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="375"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2068,27 +2078,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="383"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="396"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="470"/>
+        <location filename="../ui/judging_actions.py" line="474"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="471"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2101,12 +2111,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="476"/>
+        <location filename="../ui/judging_actions.py" line="480"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="477"/>
+        <location filename="../ui/judging_actions.py" line="481"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2119,12 +2129,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="482"/>
+        <location filename="../ui/judging_actions.py" line="486"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="483"/>
+        <location filename="../ui/judging_actions.py" line="487"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2137,12 +2147,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="488"/>
+        <location filename="../ui/judging_actions.py" line="492"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="489"/>
+        <location filename="../ui/judging_actions.py" line="493"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2227,17 +2237,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="90"/>
+        <location filename="../ui/references.py" line="93"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽查影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="119"/>
+        <location filename="../ui/references.py" line="122"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · {key}: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="132"/>
+        <location filename="../ui/references.py" line="135"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -2363,7 +2373,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="308"/>
+        <location filename="../ui/queue_view.py" line="317"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2801,57 +2811,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_view.py" line="177"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="171"/>
+        <location filename="../ui/queue_view.py" line="180"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="172"/>
+        <location filename="../ui/queue_view.py" line="181"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="173"/>
+        <location filename="../ui/queue_view.py" line="182"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="174"/>
+        <location filename="../ui/queue_view.py" line="183"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="178"/>
+        <location filename="../ui/queue_view.py" line="187"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="179"/>
+        <location filename="../ui/queue_view.py" line="188"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="180"/>
+        <location filename="../ui/queue_view.py" line="189"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="231"/>
+        <location filename="../ui/queue_view.py" line="240"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="328"/>
+        <location filename="../ui/queue_view.py" line="339"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="438"/>
+        <location filename="../ui/queue_view.py" line="454"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2877,8 +2887,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="362"/>
-        <location filename="../ui/queue_view.py" line="331"/>
-        <location filename="../ui/queue_view.py" line="351"/>
+        <location filename="../ui/queue_view.py" line="342"/>
+        <location filename="../ui/queue_view.py" line="362"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2920,22 +2930,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="413"/>
+        <location filename="../ui/queue_view.py" line="429"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="430"/>
+        <location filename="../ui/queue_view.py" line="446"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="434"/>
+        <location filename="../ui/queue_view.py" line="450"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="432"/>
+        <location filename="../ui/queue_view.py" line="448"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2970,17 +2980,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="436"/>
+        <location filename="../ui/queue_view.py" line="452"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="441"/>
+        <location filename="../ui/queue_view.py" line="457"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="446"/>
+        <location filename="../ui/queue_view.py" line="462"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3000,187 +3010,187 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="204"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="214"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="226"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="280"/>
+        <location filename="../ui/queue_actions.py" line="285"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="280"/>
+        <location filename="../ui/queue_actions.py" line="285"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="298"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="307"/>
+        <location filename="../ui/queue_actions.py" line="312"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="310"/>
+        <location filename="../ui/queue_actions.py" line="315"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="314"/>
+        <location filename="../ui/queue_actions.py" line="319"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="317"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="331"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="340"/>
+        <location filename="../ui/queue_actions.py" line="345"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="356"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="358"/>
+        <location filename="../ui/queue_actions.py" line="363"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="366"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="362"/>
+        <location filename="../ui/queue_actions.py" line="367"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="379"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="388"/>
+        <location filename="../ui/queue_actions.py" line="393"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="399"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="405"/>
+        <location filename="../ui/queue_actions.py" line="410"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="411"/>
+        <location filename="../ui/queue_actions.py" line="416"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="417"/>
+        <location filename="../ui/queue_actions.py" line="422"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="418"/>
+        <location filename="../ui/queue_actions.py" line="423"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="429"/>
+        <location filename="../ui/queue_actions.py" line="434"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="430"/>
+        <location filename="../ui/queue_actions.py" line="435"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="440"/>
+        <location filename="../ui/queue_actions.py" line="445"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="453"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="452"/>
+        <location filename="../ui/queue_actions.py" line="457"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="453"/>
+        <location filename="../ui/queue_actions.py" line="458"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="454"/>
+        <location filename="../ui/queue_actions.py" line="459"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="455"/>
+        <location filename="../ui/queue_actions.py" line="460"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="464"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="468"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="489"/>
+        <location filename="../ui/queue_actions.py" line="494"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="490"/>
+        <location filename="../ui/queue_actions.py" line="495"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3189,57 +3199,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="502"/>
+        <location filename="../ui/queue_actions.py" line="509"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="505"/>
+        <location filename="../ui/queue_actions.py" line="512"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="509"/>
+        <location filename="../ui/queue_actions.py" line="516"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="520"/>
+        <location filename="../ui/queue_actions.py" line="527"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="524"/>
+        <location filename="../ui/queue_actions.py" line="531"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="527"/>
+        <location filename="../ui/queue_actions.py" line="534"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="531"/>
+        <location filename="../ui/queue_actions.py" line="538"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="533"/>
+        <location filename="../ui/queue_actions.py" line="540"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="545"/>
+        <location filename="../ui/queue_actions.py" line="552"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="551"/>
+        <location filename="../ui/queue_actions.py" line="558"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="554"/>
+        <location filename="../ui/queue_actions.py" line="561"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3270,25 +3280,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="64"/>
-        <location filename="../ui/similar_panel.py" line="161"/>
+        <location filename="../ui/similar_panel.py" line="63"/>
+        <location filename="../ui/similar_panel.py" line="153"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="117"/>
+        <location filename="../ui/similar_panel.py" line="111"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="132"/>
+        <location filename="../ui/similar_panel.py" line="130"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="153"/>
+        <location filename="../ui/similar_panel.py" line="145"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3297,32 +3307,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="147"/>
+        <location filename="../ui/similar_panel.py" line="139"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="148"/>
+        <location filename="../ui/similar_panel.py" line="140"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="162"/>
+        <location filename="../ui/similar_panel.py" line="154"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="163"/>
+        <location filename="../ui/similar_panel.py" line="155"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="172"/>
+        <location filename="../ui/similar_panel.py" line="164"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="175"/>
+        <location filename="../ui/similar_panel.py" line="167"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>
@@ -3338,11 +3348,16 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/references.py" line="73"/>
+        <source>The database is read-only: no model runs here, and similar cases come with its predictions.</source>
+        <translation>資料庫為唯讀：此處不執行模型，相似案例需有模型的預測才會列出。</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="76"/>
         <source>No model is loaded: similar cases come with its predictions.</source>
         <translation>尚未載入模型：載入並預測後才會列出相似案例。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="76"/>
+        <location filename="../ui/references.py" line="79"/>
         <source>Similar cases follow once the model has read this image.</source>
         <translation>模型預測此影像後，會列出相似案例。</translation>
     </message>

@@ -52,7 +52,7 @@ class JudgingActions:
 
     def _not_shown(self, item: BatchItem | None) -> bool:
         """True, said in the status bar, when the image on screen cannot be shown: its file is out of reach now (a
-        share away) or cannot be read. A judging key does nothing there, as the panel's buttons are off: Enter
+        share away) or cannot be read, or its picture is not decoded yet. A judging key does nothing there, as the panel's buttons are off: Enter
         accepted the model's call and 2 its second type on the images of a share gone away, none of them seen, and
         U marked an unreadable file (whole-day walk-through)."""
         if item is None:
@@ -62,6 +62,10 @@ class JudgingActions:
         if reason is None and self.presenter.state(item) == "error" and self.images.images.get(image_id) is None:
             p = item.prediction  # (on screen, decoded, it is shown whatever its stored prediction says)
             reason = self.presenter.errors.get(image_id) or (p.error if p is not None and p.error else "")
+        if reason is None and image_id not in self.images:  # its picture still on its way: a key pressed with the
+            self.statusBar().showMessage(QCoreApplication.translate(  # one before still on screen judged it unseen
+                "Main", "Nothing judged: {file} is not on screen yet").format(file=Path(item.image.path).name), 4000)
+            return True  # (a burst of Down then Enter accepted the 30th image, drawn blank: walk-through)
         if reason is None:
             return False
         self.statusBar().showMessage(QCoreApplication.translate(

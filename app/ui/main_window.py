@@ -474,6 +474,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
         if image_id not in self.images:
             self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image), and
             self.panel.set_facts(None)  # a word if it takes longer (a burst of PgDn: blank beside a new panel)
+            self.panel.unshown = True  # (its buttons off until its picture is drawn, as its keys are)
             QTimer.singleShot(LOADING_SAID_MS, self.viewer, lambda: self.current_image_id == image_id and not (
                 image_id in self.images or image_id in self.images.unreached) and self.viewer.set_image(None, loading_text(item.image.path)))
             self.images.request(image_id, item.image.path, urgent=True)

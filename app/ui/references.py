@@ -69,6 +69,9 @@ class References(QObject):
                                                             "it is judged.")
         elif item is not None and w.presenter.state(item) == "error":  # unreadable, found opening or predicting
             message = QCoreApplication.translate("Similar", "The image could not be read: nothing to compare.")
+        elif item is not None and w.model is None and w.service is not None and w.service.read_only is not None:
+            message = QCoreApplication.translate("Similar", "The database is read-only: no model runs here, and "
+                                                            "similar cases come with its predictions.")
         elif item is not None and w.model is None:
             message = QCoreApplication.translate("Similar", "No model is loaded: similar cases come with its "
                                                             "predictions.")

@@ -117,6 +117,7 @@ class SimilarPanel(QWidget):
         """Show these cases (most similar first); an empty list shows ``message`` or a default hint."""
         self.cases = list(cases)
         self.tiles.clear()
+        self.tiles.setEnabled(True)
         # a file not reached last time is read again, a tile made earlier checked to be still there (it kept
         # showing a file deleted since)
         self._thumbs.forget_missed([c.path for c in self.cases if c.path and not c.replaced])
@@ -201,6 +202,8 @@ class SimilarPanel(QWidget):
         ``message``, or the default hint). With ``leaves`` (the Top-1 and Top-2 types): reference mode, three
         judged examples of each, nearest first."""
         self._wanted = image_id
+        self.tiles.setEnabled(False)  # the cases shown are another image's until the new ones come: greyed (a burst
+        # of Down left "97% Scratch" of the image before beside a glass particle: walk-through)
         self.leaves = tuple(leaves) if leaves else None
         if self.isHidden():
             self.show()
