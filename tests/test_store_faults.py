@@ -109,14 +109,15 @@ def test_a_database_url_names_what_cannot_be(tmp_path: Path, monkeypatch) -> Non
     with pytest.raises(StoreError, match=r"SQLite \(sqlite:///PATH\) or PostgreSQL .* only"):
         make_engine("mysql://u@localhost/x")
     from app.store import db as store_db
+    from app.store.driver_errors import reason_of
 
     folder = tmp_path / "shared"
     folder.mkdir()
     target = folder / "judge.sqlite3"
     real = os.access
     monkeypatch.setattr(store_db.os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
-    reason = store_db._reason(sqlite3.OperationalError("unable to open database file"),
-                              store_db.make_url(f"sqlite:///{target}"), None)
+    reason = reason_of(sqlite3.OperationalError("unable to open database file"),
+                       store_db.make_url(f"sqlite:///{target}"), None)
     assert reason == f"the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made"
 
 
@@ -594,3 +595,27 @@ def test_an_upgrade_another_process_made_first_is_not_said_here(tmp_path: Path, 
     monkeypatch.setattr(db_module, "backup_before_upgrade", lambda *_a: None)  # (its copy: the file was newer)
     open_store(f"sqlite:///{path}").engine.dispose()
     assert not [r for r in caplog.records if "was upgraded" in r.getMessage()]
+
+
+def test_a_login_refused_the_rights_on_the_tables_is_a_store_error_that_says_so(tmp_path: Path) -> None:
+    """Walk-through: a PostgreSQL login whose rights were revoked made "permission denied for table images", a
+    ``ProgrammingError`` passed on as a bug: the window said "Something went wrong" and not "Judgment NOT saved"."""
+    from sqlalchemy import exc as sa_exc
+
+    from app.store.db import translate_errors
+    from app.store.errors import StoreError
+
+    class InsufficientPrivilege(Exception):
+        sqlstate = "42501"
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    refused = sa_exc.ProgrammingError("INSERT INTO images …", {}, InsufficientPrivilege(
+        "permission denied for table images"))
+    with pytest.raises(StoreError) as err, translate_errors(engine, "write to"):
+        raise refused
+    assert err.value.reason.kind == "no_rights" and "permission denied for table images" in str(err.value)
+    assert "ask the database's administrator to grant them" in str(err.value)
+    bug = sa_exc.ProgrammingError("SELECT nonsense", {}, Exception("syntax error at or near"))
+    with pytest.raises(sa_exc.ProgrammingError), translate_errors(engine, "write to"):
+        raise bug  # a bug stays a bug
+    engine.dispose()

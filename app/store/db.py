@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 
 from app.store import stall_guard
 from app.store.backup import backup_before_upgrade, say_upgraded
+from app.store.driver_errors import file_read_only as _file_read_only
+from app.store.driver_errors import no_folder, refused_rights, store_error
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, Reason, SchemaVersionError, StoreError
 from app.store.schema import Base
 from app.store.store_file import not_a_store_file, quick_check_problems, was_backed_up
@@ -102,58 +104,6 @@ still meet SQLite's busy timeout."""
 
 
 # ------------------------------------------------------------------------------------------ errors
-def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s: float | None = None) -> Reason:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    text = lines[0] if lines else type(orig).__name__
-    low = text.lower()
-    path = sqlite_path(url)
-    if "readonly" in low or "read-only" in low:
-        return Reason(f"the database file or its folder is read-only ({text})", "read_only", detail=text)
-    if "disk is full" in low or "disk full" in low or "no space left" in low:
-        return Reason(f"the disk is full ({text})", "disk_full", detail=text)
-    if "locked" in low or "busy" in low:
-        waited = f" (waited {waited_s:.1f} s" if waited_s is not None else ""
-        most = f"{busy_timeout_s:g}" if waited and busy_timeout_s else ""
-        waited += f" of at most {most} s" if most else ""
-        waited += ")" if waited else ""
-        return Reason(f"the database is locked by another program{waited}; close other fma-judge windows and retry "
-                      f"({text})", "locked", detail=text, most=most,
-                      waited=f"{waited_s:.1f}" if waited_s is not None else "")
-    if "unable to open database file" in low:
-        if path is not None and not path.parent.is_dir():
-            return no_folder(path.parent)
-        if path is not None and not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-            return Reason(f"the file does not exist yet and the folder {path.parent} is read-only for you, so it "
-                          "cannot be made", "cannot_create", folder=str(path.parent))
-        return Reason(f"the file cannot be opened; check its permissions ({text})", "no_permission", detail=text)
-    if "password authentication failed" in low or "no password supplied" in low:  # (the URL carries none)
-        what = "needs a password and none was given" if "no password supplied" in low else "refused the password"
-        return Reason(f"the server {what}; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%"
-                      f"\\postgresql\\pgpass.conf) ({text})", "password", detail=text, given=str("no password supplied" not in low))
-    if "file is not a database" in low or "malformed" in low:
-        return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
-    return Reason(text)
-
-
-def no_folder(folder: Path) -> Reason:
-    return Reason(f"the folder {folder} does not exist", "no_folder", folder=str(folder))
-
-
-def _file_read_only(path: Path) -> Reason:
-    return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
-
-
-def store_error(
-    exc: BaseException, url: str | URL, action: str, busy_timeout_s: float | None = None,
-    waited_s: float | None = None,
-) -> StoreError:
-    """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``.
-
-    ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait)."""
-    return StoreError.refused(action, describe_url(url := make_url(url)), _reason(exc, url, busy_timeout_s, waited_s))
-
-
 _PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.DataError)
 
 
@@ -161,13 +111,16 @@ _PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.DataErro
 def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
     """Turn driver errors (locked, read-only, disk full ...) raised inside the block into :class:`StoreError`.
 
-    Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged.
+    Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged, but for a
+    server's refusal of the login's rights (:func:`~app.store.driver_errors.refused_rights`).
     """
     token, done = _LOCK_WAIT_STARTED.set(None), stall_guard.enter(engine)  # (a server that stopped answering)
     try:
         yield
-    except _PASS_THROUGH:
-        raise
+    except _PASS_THROUGH as exc:
+        if not refused_rights(exc):
+            raise
+        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine)) from exc
     except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.Error) as exc:
         started = _LOCK_WAIT_STARTED.get()  # when the failed BEGIN IMMEDIATE began to wait for the lock
         waited = time.monotonic() - started if started is not None else None

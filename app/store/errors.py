@@ -21,7 +21,8 @@ class Reason(str):
     * ``"opened_read_only"``: the store was opened read-only as asked;
     * ``"wal_unreadable"``: the newest changes are in the ``wal`` file, unreadable without write access to ``folder``;
     * ``"unsupported"``: a database other than SQLite or PostgreSQL;
-    * ``"password"``: a server refused the password, or needed one (``detail``: its words).
+    * ``"password"``: a server refused the password, or needed one (``detail``: its words);
+    * ``"no_rights"``: a server refused the login the rights on the tables (``detail``: its words).
     """
 
     kind: str | None
