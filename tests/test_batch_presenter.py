@@ -289,7 +289,8 @@ def test_a_spot_check_is_shown_blind_until_it_is_decided(taxonomy):
     for row in (0, 1):
         panel = p.panel(row)
         assert panel.blind and panel.leaf is None and panel.path == () and panel.top5 == ()
-        assert panel.waiting is None and [r.code for r in panel.reasons] == [items[row].prediction.reasons[0]]
+        # the same one reason for both: "its type paused" beside the dashboard's paused type told the hidden call
+        assert panel.waiting is None and [r.code for r in panel.reasons] == ["blind_check"]
         assert p.list_row(row).label == "spot check" and p.list_row(row).confidence is None
         assert not p.shows_prediction(items[row]) and p.determined_node(items[row]) is None
     assert p.focus("v1", 2, {}).heatmap == frozenset()  # no heatmap is even made for it

@@ -457,7 +457,8 @@ def test_on_a_short_screen_the_similar_cases_fold_before_the_top5_rows_scroll(qt
         with qtbot.waitSignal(win.allPredicted, timeout=300_000):
             win.open_folder(DEMO_BATCH)
         win.select(0)
-        for _ in range(10):  # judged cases for the similar-cases strip
+        for _ in range(10):  # judged cases for the similar-cases strip (each image on screen first: a key on one
+            qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # not drawn judges nothing)
             qtbot.keyClick(win, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: sum(it.judgment is not None for it in win.items) == 10, timeout=10_000)
         p023 = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P023_20x.png"))  # no spectrum

@@ -17,6 +17,7 @@ from pathlib import Path
 from app.services.item_merge import kept, newest
 from app.services.note_drafts import NoteDrafts
 from app.services.presenter_records import (
+    BLIND_CHECK,
     LIST_SORTS,
     PATH_SEPARATOR,
     Focus,
@@ -89,10 +90,9 @@ class BatchPresenter:
     # -- content -----------------------------------------------------------------------------------
     def open(self, opened: OpenedBatch, *, wanted: int | None = None, analyst: str | None = None) -> int:
         """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one after the
-        image ``analyst`` judged last here (that one when an undo left it waiting), else the first open one: an
-        analyst back after a restart started on an image far behind where they stopped, made waiting again behind
-        them by a pause; factory-scale walk-through. The ones before it come after the batch's end, as "next"
-        wraps)."""
+        image ``analyst`` judged last here (that one when an undo left it waiting), else the first open one: one back
+        after a restart started far behind where they stopped, made waiting again by a pause (factory walk-through);
+        those before it come after the batch's end, as "next" wraps)."""
         self.batch = opened
         self.errors, self._read_since = dict(opened.unreadable), set()
         self.widened = set()
@@ -472,8 +472,8 @@ class BatchPresenter:
         named = frozenset(self.taxonomy.path(scope)) if scoped and scope and self.taxonomy is not None else frozenset()
         decided = j is not None and j.is_decision
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
-        blind = self.blind(item)
-        waiting = None
+        blind = self.blind(item)  # (its one reason BLIND_CHECK: "its type paused" beside the dashboard's paused type
+        waiting = None  # told the hidden call, so a random check and a paused type's image read alike: walk-through)
         again = reach_error(p)  # (the model did not reach its file: it waits for it, predicted again once read)
         if p is None or again or (p.leaf and shown is None and not blind):
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
@@ -498,7 +498,7 @@ class BatchPresenter:
             judged_by=j.decider if decided else None,  # (a colleague's decision a note carried on stays theirs)
             judged_at=j.decided_when.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
-            reasons=self._reason_details(p) if shown or (blind and p is not None) else (),
+            reasons=(ReasonDetail(BLIND_CHECK),) if blind else self._reason_details(p) if shown else (),  # (below)
             model_version=p.model_version if p else "",
             waiting=waiting if not self.errors.get(item.image.image_id) else None,
             determined=self._determined(shown) if shown else None,
@@ -566,8 +566,7 @@ class BatchPresenter:
 
     @staticmethod
     def blind(item: BatchItem) -> bool:
-        """True while the item is a blind check (:attr:`PanelData.blind`): undecided, routed for a spot check or
-        held back by a paused leaf."""
+        """True while the item is a blind check (:attr:`PanelData.blind`): undecided, a spot check or a paused type's."""
         decided = item.judgment is not None and item.judgment.is_decision
         return item.prediction is not None and not decided and item.prediction.blind
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["LIST_SORTS", "PATH_SEPARATOR", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
+__all__ = ["BLIND_CHECK", "LIST_SORTS", "PATH_SEPARATOR", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
 
 LIST_SORTS = ("order", "confidence", "type")
 """How the batch list can be ordered: the batch's own order, the model's confidence (least sure first), or the type
@@ -75,12 +75,16 @@ class ListRow:
     file_problem: str = ""
 
 
+BLIND_CHECK = "blind_check"
+"""The one reason a blind image's panel gives (a random spot check, or an image of a paused type, alike)."""
+
+
 @dataclass(frozen=True)
 class ReasonDetail:
     """One routing reason with the numbers behind it, where the model's calibration is at hand.
 
     Attributes:
-        code: a code of :data:`models.routing.policy.REASONS`.
+        code: a code of :data:`models.routing.policy.REASONS`, or :data:`BLIND_CHECK`.
         value: the image's number (its confidence, or its unknown-defect score), when known.
         limit: the threshold it missed (the leaf's auto threshold, the unknown threshold), or for
             ``leaf_below_target`` the target purity the leaf did not reach, or for ``spot_check`` the share

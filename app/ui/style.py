@@ -65,6 +65,7 @@ def reason_label(code: str) -> str:
         "purity_paused": QCoreApplication.translate("Queue", "auto-judging of its type paused"),
         "batch_drift": QCoreApplication.translate("Queue", "batch unlike calibration data"),
         "held_back": QCoreApplication.translate("Queue", "held back by an earlier pause"),
+        "blind_check": QCoreApplication.translate("Queue", "a blind check: the model's call is hidden until you judge it"),
     }.get(code, code)
 
 
