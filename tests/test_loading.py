@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -126,6 +127,27 @@ def test_a_new_folder_opens_with_its_first_files_while_the_rest_is_registered(en
     for i in range(3):
         write_image(small / f"img_{i}.png", size=(24, 20), seed=i)
     assert len(batches.open_folder(engine, small, first_part=parts.append).items) == 3 and len(parts) == 4
+
+
+def test_a_copy_in_a_later_chunk_of_a_picture_already_listed_gives_the_whole_batch_under_its_name(engine, tmp_path,
+                                                                                             monkeypatch) -> None:
+    """Walk-through: a picture under two names, one among the first files and one after them; the list showed the
+    first name, which the batch did not hold ("not in this batch: the same picture as …"), until a restart."""
+    from app.services import batches
+
+    monkeypatch.setattr(batches, "STEP", 16)
+    big = tmp_path / "big"
+    for i in range(batches.FIRST + 20):
+        write_image(big / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    shutil.copyfile(big / "img_070.png", big / "a_copy.png")  # sorted first: among the first files
+    parts = []
+    rest = batches.open_folder(engine, big, first_part=parts.append)
+    assert parts[0].items[0].image.path == str(big / "a_copy.png")  # (handed over before its copy was seen)
+    assert not rest.continues  # the whole batch again: the row handed over is at another name now
+    whole = batches.batch_items(engine, rest.batch_id)
+    assert [it.image.path for it in rest.items] == [it.image.path for it in whole]
+    assert rest.items[0].image.path == str(big / "img_070.png") and len(rest.items) == batches.FIRST + 20
+    assert [p for p, _why in rest.skipped] == [str(big / "a_copy.png")]
 
 
 def test_files_are_read_in_worker_processes_or_here_when_none_can_start(tmp_path, monkeypatch) -> None:
