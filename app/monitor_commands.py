@@ -349,17 +349,30 @@ class Refused(Exception):
     """The recalibration was not written (too few judged images to calibrate any leaf); the message says why."""
 
 
-def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | None, leaves: int) -> str:
+def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | None, leaves: int,
+             fit: dict | None = None) -> str:
+    """Why nothing was written. ``fit``: the leaf threshold's Learn-then-Test fit (``summary["ltt"]["leaf"]``): when it
+    tested no candidate, the images of the types that take part were too few, and the advice says how many more."""
     what = (f"{n} judged image(s) since {since.isoformat(sep=' ', timespec='minutes')}" if since else
             f"{n} judged image(s)")
     found = "are too few to calibrate any defect type" if calibrated is None else \
         f"calibrate no defect type (0 of {leaves} can be auto-judged)"
-    advice = (f" The {known} judged images were enough to try: no type passed because too few are predicted as one "
-              f"type (at least {options.min_support} each), or because the model's confident calls are wrong too "
-              f"often among them to show purity {options.target_purity:g} (the table above, type by type; then more "
-              "images alone may never do). A lower --target-purity promises less; retraining on the judged images "
-              "(fma-judge export, then fma-model train --init-from BUNDLE) mends the model."
-              if calibrated is not None else "")
+    from models.calibration.thresholds import images_needed
+
+    need = images_needed(options.target_purity, confidence=options.confidence)
+    if calibrated is not None and fit and not fit.get("tested") and fit.get("candidates", 0) < need:
+        advice = (f" Of the {known} judged images, {fit.get('candidates', 0)} are of the types the model predicted "
+                  f"at least {options.min_support} times among them, the only ones that take part; a threshold needs "
+                  f"at least {need} of those, all right: about {need - fit.get('candidates', 0)} more judged images of "
+                  "the model's usual types (the queue holds the uncertain ones; a batch judged whole adds them) "
+                  "(the type by type table above says which take part).")
+    else:
+        advice = (f" The {known} judged images were enough to try: no type passed because too few are predicted as "
+                  f"one type (at least {options.min_support} each), or because the model's confident calls are wrong "
+                  f"too often among them to show purity {options.target_purity:g} (the table above, type by type; then "
+                  "more images alone may never do). A lower --target-purity promises less; retraining on the judged "
+                  "images (fma-judge export, then fma-model train --init-from BUNDLE) mends the model."
+                  if calibrated is not None else "")
     return (f"refused: the {what} ({known} of known types) {found}: {needed_text(options)}. Nothing was written; the "
             "bundle's calibration is unchanged." + advice + " Judge more images (or give an earlier --since), or give "
             "--force to write a calibration that sends every image to a person")
@@ -535,7 +548,8 @@ def _recalibrated(args: argparse.Namespace) -> int:
             calibrated = sum(t is not None for t in result.calibration.thresholds.values())
             if not calibrated and not args.force:
                 print(format_table(result))
-                raise Refused(_refusal(len(samples), known, since, options, calibrated, leaves))
+                raise Refused(_refusal(len(samples), known, since, options, calibrated, leaves,
+                                       result.summary.get("ltt", {}).get("leaf")))
             if not args.out:
                 kept = _install(Path(staged), live, original)
                 args.installed = kept  # a Ctrl+C from here on finds the new calibration in place

@@ -721,6 +721,13 @@ def test_a_refusal_with_enough_judged_images_says_the_count_is_not_what_is_short
     assert "were enough to try" in many and "lower --target-purity" in many and "--init-from" in many
     few = _refusal(45, 40, None, options, None, 18)
     assert "were enough to try" not in few and "Judge more images" in few
+    # 306 judged after a shift, most of them the queue's uncertain ones: only 190 of types predicted often enough to
+    # take part, under the 299 a threshold needs; it said "enough to try" (lead's walk-through)
+    short = _refusal(306, 306, None, options, 0, 18, {"tested": 0, "candidates": 190})
+    assert "were enough to try" not in short and "Of the 306 judged images, 190 are of the types" in short
+    assert "at least 299 of those, all right: about 109 more judged images" in short
+    tried = _refusal(522, 500, None, options, 0, 18, {"tested": 12, "candidates": 480})
+    assert "were enough to try" in tried
 
 
 def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, tmp_path: Path) -> None:
