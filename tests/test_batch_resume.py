@@ -83,7 +83,7 @@ def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, e
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_folder(folder)
         assert len(win.items) == 3
-        assert "2 more images lie in its sub-folders" in win.statusBar().currentMessage()
+        assert "2 more images lie in the folder's sub-folders" in win.statusBar().currentMessage()
         asked = []
 
         def question(parent, title, text, *args):
@@ -94,7 +94,7 @@ def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, e
         monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(folder))
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.choose_folder()
-        assert asked == ["Its sub-folders hold 2 more images. Open them too?"]
+        assert asked == [f"The sub-folders of {folder.name} hold 2 more images. Open them with the folder's images?"]
         assert len(win.items) == 5 and win.presenter.batch.recursive
         monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(flat))
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):

@@ -1685,17 +1685,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="70"/>
-        <source>Its sub-folders hold 1 more image. Open it too?</source>
-        <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
-    </message>
-    <message>
-        <location filename="../ui/batch_opening.py" line="91"/>
+        <location filename="../ui/batch_opening.py" line="93"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="92"/>
+        <location filename="../ui/batch_opening.py" line="94"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1720,54 +1715,64 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="71"/>
-        <source>Its sub-folders hold {n} more images. Open them too?</source>
-        <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
+        <location filename="../ui/batch_opening.py" line="70"/>
+        <source>The sub-folders of {folder} hold 1 more image. Open it with the folder&apos;s images?</source>
+        <translation>{folder} 的子資料夾還有 1 張影像。要與此資料夾的影像一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="197"/>
+        <location filename="../ui/batch_opening.py" line="72"/>
+        <source>The sub-folders of {folder} hold {n} more images. Open them with the folder&apos;s images?</source>
+        <translation>{folder} 的子資料夾還有 {n} 張影像。要與此資料夾的影像一併開啟嗎？</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="199"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="199"/>
+        <location filename="../ui/batch_opening.py" line="201"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="208"/>
+        <location filename="../ui/batch_opening.py" line="210"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="221"/>
+        <location filename="../ui/batch_opening.py" line="223"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="310"/>
+        <location filename="../ui/batch_opening.py" line="312"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="311"/>
+        <location filename="../ui/batch_opening.py" line="313"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="358"/>
+        <location filename="../ui/batch_opening.py" line="360"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="360"/>
+        <location filename="../ui/batch_opening.py" line="362"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="367"/>
-        <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
-        <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
+        <location filename="../ui/batch_opening.py" line="369"/>
+        <source>1 more image lies in the folder&apos;s sub-folders: open the folder again and answer Yes to add it.</source>
+        <translation>此資料夾的子資料夾中還有 1 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="372"/>
+        <source>{n} more images lie in the folder&apos;s sub-folders: open the folder again and answer Yes to add them.</source>
+        <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="161"/>

@@ -67,8 +67,10 @@ class BatchOpening:
         self.statusBar().clearMessage()
         recursive = below < 0 or (below > 0 and QMessageBox.question(
             self, QCoreApplication.translate("Main", "Sub-folders"),
-            QCoreApplication.translate("Main", "Its sub-folders hold 1 more image. Open it too?") if below == 1 else
-            QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
+            QCoreApplication.translate("Main", "The sub-folders of {folder} hold 1 more image. Open it with the folder's "
+                                               "images?").format(folder=folder.name) if below == 1 else
+            QCoreApplication.translate("Main", "The sub-folders of {folder} hold {n} more images. Open them with the "
+                                               "folder's images?").format(folder=folder.name,
                 n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes)
         self.open_folder(folder, recursive=recursive)
 
@@ -363,9 +365,13 @@ class BatchOpening:
 
     @staticmethod
     def _below_text(opened: OpenedBatch) -> str:
+        if opened.below == 1:
+            return QCoreApplication.translate(
+                "Main", "1 more image lies in the folder's sub-folders: open the folder again and answer Yes to add it.")
         n = f"{opened.below}+" if opened.below >= 10_000 else str(opened.below)
         return QCoreApplication.translate(
-            "Main", "{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.").format(n=n)
+            "Main", "{n} more images lie in the folder's sub-folders: open the folder again and answer Yes to add "
+                    "them.").format(n=n)
 
     def show_skipped(self) -> SkippedDialog:
         """The files the open batch left out, with their reasons (non-modal)."""
