@@ -125,7 +125,7 @@
     <message>
         <location filename="../ui/dashboard_monitor.py" line="144"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
-        <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
+        <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類別應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="172"/>
@@ -135,12 +135,12 @@
     <message>
         <location filename="../ui/dashboard_monitor.py" line="175"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {types} and for {batches}: their images go to a person, a paused type&apos;s judged blind.</source>
-        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{types}，以及{batches}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
+        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{types}，以及{batches}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="180"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
-        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
+        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="184"/>
@@ -321,7 +321,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="321"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
-        <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
+        <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類別；純度監控只檢查單一類別，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="328"/>
@@ -352,7 +352,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="351"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
-        <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
+        <translation>校準時顯示較弱的類別，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="355"/>
@@ -392,7 +392,7 @@
     <message>
         <location filename="../ui/export_dialog.py" line="60"/>
         <source>Image folder (one sub-folder per type, copies)</source>
-        <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
+        <translation>影像資料夾（每種類別一個子資料夾，複製檔案）</translation>
     </message>
     <message>
         <location filename="../ui/export_dialog.py" line="65"/>
@@ -437,7 +437,7 @@
     <message>
         <location filename="../ui/export_dialog.py" line="72"/>
         <source>Also the images no person decided, with their status (auto: the model&apos;s type; waiting, unreadable: no type), so that the export accounts for every image: the batch&apos;s whole result, for a report. CSV and JSON only; training skips these rows, so the model never learns from its own calls.</source>
-        <translation>也匯出尚無人判定的影像及其狀態（auto：模型的類型；waiting、unreadable：無類型），讓匯出涵蓋每張影像：整批的完整結果，供報告使用。僅限 CSV 與 JSON；訓練會略過這些列，模型不會從自己的判定中學習。</translation>
+        <translation>也匯出尚無人判定的影像及其狀態（auto：模型的類別；waiting、unreadable：無類別），讓匯出涵蓋每張影像：整批的完整結果，供報告使用。僅限 CSV 與 JSON；訓練會略過這些列，模型不會從自己的判定中學習。</translation>
     </message>
     <message>
         <location filename="../ui/export_dialog.py" line="84"/>
@@ -691,7 +691,7 @@
     <message>
         <location filename="../ui/help_overlay.py" line="45"/>
         <source>Another defect on the image: add a type / take off the last</source>
-        <translation>影像上的另一個缺陷：加入一個類型 / 移除最後一個</translation>
+        <translation>影像上的另一個缺陷：加入一個類別 / 移除最後一個</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="47"/>
@@ -741,12 +741,12 @@
     <message>
         <location filename="../ui/help_overlay.py" line="56"/>
         <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
-        <translation>為何是此類型？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
+        <translation>為何是此類別？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="57"/>
         <source>Top-5: the determined group&apos;s types, or all types</source>
-        <translation>前 5 名：只列已確定類別下的類型，或全部類型</translation>
+        <translation>前 5 名：只列已確定類別下的類別，或全部類別</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="58"/>
@@ -771,7 +771,7 @@
     <message>
         <location filename="../ui/help_overlay.py" line="63"/>
         <source>Reference images: judged examples of the Top-1 and Top-2 types</source>
-        <translation>參考影像：前 1、前 2 名類型的已判定範例</translation>
+        <translation>參考影像：前 1、前 2 名類別的已判定範例</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="64"/>
@@ -878,22 +878,22 @@
     <message>
         <location filename="../ui/keymap.py" line="46"/>
         <source>Open the defect-type picker</source>
-        <translation>開啟缺陷類型選擇器</translation>
+        <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="47"/>
         <source>Add another defect type to the image</source>
-        <translation>為影像加入另一個缺陷類型</translation>
+        <translation>為影像加入另一個缺陷類別</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="48"/>
         <source>Take off the image&apos;s last added defect type</source>
-        <translation>移除影像最後加入的缺陷類型</translation>
+        <translation>移除影像最後加入的缺陷類別</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="49"/>
         <source>Mark as unknown / new defect type</source>
-        <translation>標為未知／新缺陷類型</translation>
+        <translation>標為未知／新缺陷類別</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="50"/>
@@ -948,17 +948,17 @@
     <message>
         <location filename="../ui/keymap.py" line="60"/>
         <source>Why this type?</source>
-        <translation>為何是此類型？</translation>
+        <translation>為何是此類別？</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="61"/>
         <source>Reference images of the Top-1 and Top-2 types</source>
-        <translation>第一與第二候選類型的參考影像</translation>
+        <translation>第一與第二候選類別的參考影像</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="62"/>
         <source>Top-5 of the determined node, or of all types</source>
-        <translation>前 5 名：已確定節點內，或全部類型</translation>
+        <translation>前 5 名：已確定節點內，或全部類別</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="63"/>
@@ -1210,7 +1210,7 @@
     <message>
         <location filename="../ui/list_filter.py" line="39"/>
         <source>Unknown / new type</source>
-        <translation>未知／新類型</translation>
+        <translation>未知／新類別</translation>
     </message>
     <message>
         <location filename="../ui/list_filter.py" line="40"/>
@@ -1220,7 +1220,7 @@
     <message>
         <location filename="../ui/list_filter.py" line="141"/>
         <source>All types</source>
-        <translation>所有類型</translation>
+        <translation>所有類別</translation>
     </message>
     <message>
         <location filename="../ui/list_filter.py" line="143"/>
@@ -1235,7 +1235,7 @@
     <message>
         <location filename="../ui/list_filter.py" line="145"/>
         <source>By type</source>
-        <translation>依類型</translation>
+        <translation>依類別</translation>
     </message>
     <message>
         <location filename="../ui/list_filter.py" line="148"/>
@@ -1883,7 +1883,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="105"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
-        <translation>清單只有 {n} 個類型：按 {keys} 選取其中之一。</translation>
+        <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="125"/>
@@ -1893,7 +1893,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="153"/>
         <source>Add a defect type</source>
-        <translation>加入缺陷類型</translation>
+        <translation>加入缺陷類別</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="158"/>
@@ -1903,7 +1903,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="173"/>
         <source>This image has one defect type: there is none to take off.</source>
-        <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
+        <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="194"/>
@@ -2397,7 +2397,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/prediction_panel.py" line="410"/>
         <location filename="../ui/queue_gallery.py" line="440"/>
         <source>✓ {node} is determined · pick the type</source>
-        <translation>✓ 已確定為 {node} · 請選擇類型</translation>
+        <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="417"/>
@@ -2432,7 +2432,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/prediction_panel.py" line="305"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
-        <translation>為何是此類型？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
+        <translation>為何是此類別？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="317"/>
@@ -2457,12 +2457,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/prediction_panel.py" line="330"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
-        <translation>{node} 內的 {n} 個類型（按 {keys}）· {key}：全部類型</translation>
+        <translation>{node} 內的 {n} 個類別（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="333"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
-        <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
+        <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="336"/>
@@ -2672,7 +2672,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_model.py" line="139"/>
         <source>{node} (determined) · pick the type</source>
-        <translation>{node}（已確定）· 請選擇類型</translation>
+        <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="144"/>
@@ -2818,7 +2818,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_filters.py" line="188"/>
         <source>{name} — every type ({n})</source>
-        <translation>{name} — 所有類型 ({n})</translation>
+        <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="177"/>
@@ -3057,12 +3057,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_actions.py" line="312"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
-        <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
+        <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="315"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
-        <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
+        <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="319"/>
@@ -3112,7 +3112,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_actions.py" line="393"/>
         <source>This image&apos;s prediction has no type {k}</source>
-        <translation>這張影像的預測沒有第 {k} 個類型</translation>
+        <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="399"/>
@@ -3269,17 +3269,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/style.py" line="221"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
-        <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
+        <translation>信心度 {value} &lt; 此類別的自動判定門檻 {limit}</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="224"/>
         <source>this type is always re-judged: calibration could not show purity {limit} for it (too few of its images, or too many wrong)</source>
-        <translation>此類型一律複判：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
+        <translation>此類別一律複判：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="229"/>
         <source>new-type score {value} &gt; {limit}</source>
-        <translation>新類型分數 {value} &gt; {limit}</translation>
+        <translation>新類別分數 {value} &gt; {limit}</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="232"/>
@@ -3319,7 +3319,7 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/similar_panel.py" line="139"/>
         <source>No judged image of these types yet.</source>
-        <translation>這些類型尚無已判定的影像。</translation>
+        <translation>這些類別尚無已判定的影像。</translation>
     </message>
     <message>
         <location filename="../ui/similar_panel.py" line="140"/>
@@ -3703,7 +3703,7 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/picker.py" line="161"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
-        <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
+        <translation>僅顯示 {node}（模型已確定）· Tab：全部類別</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="221"/>
@@ -3718,7 +3718,7 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/picker.py" line="224"/>
         <source>No type of {node} matches · Tab: all types</source>
-        <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
+        <translation>{node} 內沒有相符的類別 · Tab：全部類別</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="228"/>
@@ -3779,12 +3779,12 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/explain.py" line="30"/>
         <source>Attention (CBAM) · {key}: why this type?</source>
-        <translation>注意力（CBAM）· {key}：為何是此類型？</translation>
+        <translation>注意力（CBAM）· {key}：為何是此類別？</translation>
     </message>
     <message>
         <location filename="../ui/explain.py" line="32"/>
         <source>Where the model looked (LayerCAM) · {key}: why this type?</source>
-        <translation>模型關注之處（LayerCAM）· {key}：為何是此類型？</translation>
+        <translation>模型關注之處（LayerCAM）· {key}：為何是此類別？</translation>
     </message>
     <message>
         <location filename="../ui/explain.py" line="82"/>
