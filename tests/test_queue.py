@@ -1480,3 +1480,28 @@ def test_enter_pressed_again_while_the_list_reloads_judges_the_next_rows(qtbot, 
     _wait_for_pool()
     assert len(judged()) == 3 and {j.analyst for j in judged().values()} == {"gina"}
     assert "meanwhile" not in view.status_label.text() and view.status_label.text() == "Accepted 1 image"
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_the_bulk_question_says_when_only_the_rows_loaded_are_selected(qtbot, queue_window, monkeypatch) -> None:
+    """Lead's walk-through: Ctrl+A with 243 waiting asked "Accept 200 images?": the first page only, not said."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui import queue_view
+
+    _window, view = queue_window
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
+    monkeypatch.setattr(view, "_load_more", lambda offset: None)  # (the rest not scrolled to)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    qtbot.waitUntil(lambda: view.model.total is not None, timeout=10_000)
+    assert view.model.loaded == 2 < view.model.total
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _title, text, *a: asked.append(text)
+                        or QMessageBox.StandardButton.Cancel)
+    view.BULK_ASK = 0
+    qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert asked and f"Only the 2 rows loaded are selected, of the {view.model.total} the queue lists" in asked[0]

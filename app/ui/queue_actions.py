@@ -364,6 +364,11 @@ class QueueActions:
                                                                                                high=max(sure))
         if (undetermined := sum(r.determined is None for r in rows)) > 0:
             text += " " + t.translate("Queue", "For {m} of them not even the group and subgroup are determined.").format(m=undetermined)
+        total, loaded = self.model.total, self.model.loaded
+        if total is not None and loaded < total and len(self.selected_rows()) >= loaded:  # (Ctrl+A: "Accept 200
+            text += " " + t.translate("Queue", "Only the {loaded} rows loaded are selected, of the {total} the "
+                                               "queue lists; the rest stay (End loads more).").format(  # images?" of 243)
+                loaded=f"{loaded:,}", total=f"{total:,}")
         answer = QMessageBox.question(self, t.translate("Queue", "Accept {n} images?").format(n=len(rows)), text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                                       QMessageBox.StandardButton.Cancel)
