@@ -108,6 +108,7 @@ def check_model(bundle: Path) -> Check:
     except Exception as exc:  # a self-test reports, it does not crash: the line names what broke
         return Check("model", False, f"{bundle}: loading failed: {type(exc).__name__}: {exc}")
     loaded_s = time.perf_counter() - started
+    on = info.engine if info.torch_free else f"torch ({info.engine})"  # ("on channels_last" told IT nothing)
     runtime = info.manifest.runtime
     if runtime is not None and (damaged := _damaged_files(bundle, runtime)):
         return Check("model", False, f"{info.version}: {damaged} (damaged or replaced: copy the bundle again from "
@@ -118,29 +119,29 @@ def check_model(bundle: Path) -> Check:
     if unchecked:  # a bundle made without a reference image: it must at least predict an image with a heatmap
         image = next(iter(sorted(DEMO_BATCH.glob("*.png"))), None) if DEMO_BATCH.is_dir() else None
         if image is None:
-            return Check("model", False, f"{info.version} loads on {info.engine} but has no reference image to "
+            return Check("model", False, f"{info.version} loads on {on} but has no reference image to "
                                          "check it with (run `fma-model export-runtime --data IMAGES` on it)")
     try:
         (prediction,) = service.predictor.predict([image])
         heatmap, kind = service.heatmap(str(image))
     except Exception as exc:  # any failure of the installed model is the answer
-        return Check("model", False, f"{info.version} on {info.engine}: predicting {image.name} failed: {exc}")
+        return Check("model", False, f"{info.version} on {on}: predicting {image.name} failed: {exc}")
     kind = HEATMAP_NAMES.get(kind, kind)  # as the app's caption names it
     if prediction.error or heatmap.shape != tuple(info.manifest.hw) or not (heatmap.max() > 0.99):
-        return Check("model", False, f"{info.version} on {info.engine}: {image.name}: "
+        return Check("model", False, f"{info.version} on {on}: {image.name}: "
                                      f"{prediction.error or 'the heatmap is empty or of the wrong size'}")
     if unchecked:
-        return Check("model", True, f"{info.version} on {info.engine} predicts {image.name} ({prediction.leaf}) with a "
+        return Check("model", True, f"{info.version} on {on} predicts {image.name} ({prediction.leaf}) with a "
                                     f"{kind} heatmap; it has no reference image, so what it predicts is not checked "
                                     "(fma-model export-runtime --data IMAGES keeps one)")
     if prediction.leaf != reference.leaf:
         got = f"{prediction.leaf} {prediction.confidence:.3f}"
-        return Check("model", False, f"{info.version} on {info.engine} predicted {image.name} as {got}; the training "
+        return Check("model", False, f"{info.version} on {on} predicted {image.name} as {got}; the training "
                                      f"machine gave {reference.leaf} {reference.confidence:.3f}")
     if abs(prediction.confidence - reference.confidence) > 1e-3:
         return Check("model", False, f"{info.version}: confidence {prediction.confidence:.4f} on {image.name}, "
                                      f"expected {reference.confidence:.4f}")
-    return Check("model", True, f"{info.version} on {info.engine}: {image.name} -> {prediction.leaf} "
+    return Check("model", True, f"{info.version} on {on}: {image.name} -> {prediction.leaf} "
                                 f"{prediction.confidence:.1%} as on the training machine, {kind} heatmap; "
                                 f"loaded in {loaded_s:.1f} s")
 

@@ -236,6 +236,11 @@ def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported,
     assert "as on the training machine" in lines[2] and "onnx-runtime" in lines[2] and "(created now)" in lines[3]
     assert "LayerCAM heatmap" in lines[2], lines[2]  # the app's caption's name (the store's kind is "gradcam")
     assert lines[-1] == "self-test: 5 of 5 checks passed"
+    monkeypatch.setenv("FMA_JUDGE_RUNTIME", "torch")  # a checkout's torch path: named so ("on channels_last" said
+    lines.clear()  # nothing to IT: lead's walk-through)
+    assert selftest.run(["--self-test", "--db", db, "--model", str(bundle)], out=lines.append) == 0, lines
+    assert f"{json.loads((bundle / 'manifest.json').read_text())['model_version']} on torch (" in lines[2], lines[2]
+    monkeypatch.delenv("FMA_JUDGE_RUNTIME")
 
     # a model that no longer predicts its reference, and a database path that cannot be created
     wrong = shutil.copytree(bundle, tmp_path / "wrong")
