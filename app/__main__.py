@@ -61,15 +61,15 @@ def _headless(argv: list[str]) -> int:
         return 0
     except PermissionError as exc:
         where = exc.filename or str(exc)
-        print(f"fma-judge {argv[0]}: permission denied: {where} (this account may not open it; ask IT for access, or "
-              "choose another place)", file=sys.stderr)
+        print(f"fma-judge {argv[0]}: error: permission denied: {where} (this account may not open it; ask IT for "
+              "access, or choose another place)", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         from models.commands.cli import missing_extra
 
         if (extra := missing_extra(exc)) is None:  # one of ours, or a package there but broken: its traceback
             raise
-        print(f"fma-judge {argv[0]}: this install has no {exc.name} (the workstation install leaves out the "
+        print(f"fma-judge {argv[0]}: error: this install has no {exc.name} (the workstation install leaves out the "
               f"training packages); run it where fma-judge was installed with them: pip install \".[{extra}]\"",
               file=sys.stderr)
         return 2

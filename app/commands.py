@@ -76,13 +76,13 @@ def run_export(args: argparse.Namespace) -> int:
         since = parse_since(args.since) if args.since else None
         statuses = parse_statuses(args.status) if args.status else None
     except ExportError as exc:
-        print(f"fma-judge export: {exc}", file=sys.stderr)
+        print(f"fma-judge export: error: {exc}", file=sys.stderr)
         return 2
     clash = existing_export(args.out, args.format)
     if clash is not None and not args.overwrite and not is_store_file(args.db or default_db_url(), clash):
         # (the database itself: the export says so, rather than offer --overwrite)
         what = "an earlier export or a data set's manifest" if args.format == "imagefolder" else "a file"
-        print(f"fma-judge export: {clash} exists ({what}); --overwrite writes over it, or choose another --out",
+        print(f"fma-judge export: error: {clash} exists ({what}); --overwrite writes over it, or choose another --out",
               file=sys.stderr)
         return 2
     url = args.db or default_db_url()
@@ -96,7 +96,7 @@ def run_export(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     except (StoreError, ExportError, OSError) as exc:
-        print(f"fma-judge export: {exc}", file=sys.stderr)
+        print(f"fma-judge export: error: {exc}", file=sys.stderr)
         return 2  # (a database error was 1 here and 2 in classify, monitor and recalibrate)
     if result.undecided:  # (not "N labels": those rows carry no person's label)
         print(f"Exported {result.count:,} row(s) to {result.path}: {result.count - result.undecided:,} judged, "
@@ -336,7 +336,7 @@ def backup_main(argv: list[str]) -> int:
         else:
             made = rolling_backup(path, every_s=0, keep=args.keep)
     except StoreError as exc:
-        print(f"fma-judge backup: {exc}", file=sys.stderr)
+        print(f"fma-judge backup: error: {exc}", file=sys.stderr)
         return 2
     print(f"Backed up {path} to {made}")
     return 0
@@ -368,7 +368,7 @@ def restore_main(argv: list[str]) -> int:
             source = Path(args.backup)
         kept = restore(source, path)
     except StoreError as exc:
-        print(f"fma-judge restore: {exc}", file=sys.stderr)
+        print(f"fma-judge restore: error: {exc}", file=sys.stderr)
         return 2
     print(f"Restored {path} from {source}" + (f"; the replaced file is kept as {kept}" if kept else ""))
     return 0

@@ -125,7 +125,7 @@ def test_a_place_this_account_may_not_open_and_a_missing_package_are_one_line(mo
 
     monkeypatch.setattr(app.commands, "backup_main", denied)
     assert main(["backup", "--db", "x.sqlite3"]) == 2
-    assert capsys.readouterr().err == ("fma-judge backup: permission denied: /srv/fma/backups (this account may not "
+    assert capsys.readouterr().err == ("fma-judge backup: error: permission denied: /srv/fma/backups (this account may not "
                                        "open it; ask IT for access, or choose another place)\n")
 
     def no_torch(_argv):
@@ -136,7 +136,7 @@ def test_a_place_this_account_may_not_open_and_a_missing_package_are_one_line(mo
 
     monkeypatch.setitem(sys.modules, "torch", None)  # (as the workstation install: torch is not there)
     assert main(["recalibrate", "--model", "m"]) == 2
-    assert capsys.readouterr().err.startswith("fma-judge recalibrate: this install has no torch (the workstation "
+    assert capsys.readouterr().err.startswith("fma-judge recalibrate: error: this install has no torch (the workstation "
                                               "install leaves out the training packages)")
 
     def broken(_argv):  # a module of the project's own missing is a bug: its traceback, not the training advice

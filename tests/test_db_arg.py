@@ -81,7 +81,7 @@ def test_a_relative_db_never_makes_a_new_database_in_the_current_folder(work: Pa
     assert capsys.readouterr().err == f"fma-judge spectra import: {said}\n"
     backup = _made(work.parent / "b.sqlite")
     assert main(["restore", str(backup), "--db", given]) == 2
-    assert capsys.readouterr().err == f"fma-judge restore: {said}\n"
+    assert capsys.readouterr().err == f"fma-judge restore: error: {said}\n"
     assert not check_database(given)[0].ok  # fma-judge --self-test --db
     assert [p.name for p in work.iterdir()] == ["library"]
     made = open_store(typed).engine  # the full path makes it
@@ -114,7 +114,7 @@ def test_other_urls_are_unchanged() -> None:
 def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path, bad: str, capsys) -> None:
     assert main(["export", "--db", bad, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"fma-judge export: Cannot use the database {bad!r}: it is neither a URL (sqlite:////abs/path.sqlite, "
+    assert err == (f"fma-judge export: error: Cannot use the database {bad!r}: it is neither a URL (sqlite:////abs/path.sqlite, "
                    "postgresql+psycopg://USER@HOST/DB) nor a file path\n")
     assert main(["backup", "--db", bad, "--list"]) == 2
     assert "nor a file path" in capsys.readouterr().err
