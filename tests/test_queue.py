@@ -1505,3 +1505,17 @@ def test_the_bulk_question_says_when_only_the_rows_loaded_are_selected(qtbot, qu
     qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(view.table, Qt.Key.Key_Return)
     assert asked and f"Only the 2 rows loaded are selected, of the {view.model.total} the queue lists" in asked[0]
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_a_long_file_name_is_cut_in_its_middle_keeping_the_numbers_that_tell_it_apart(qtbot, queue_window) -> None:
+    """Walk-through at 1366 x 768: "particle_organic_00…" four times over, the numbers that differ cut away."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    _window, view = queue_window
+    assert view.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    option = QStyleOptionViewItem()
+    view.table.initViewItemOption(option)  # what the delegate paints with
+    assert option.textElideMode == Qt.TextElideMode.ElideMiddle
