@@ -15,7 +15,14 @@ from sqlalchemy import Engine, select
 from store_backends import BACKENDS, fresh_engine
 
 from app.monitor_commands import format_report
-from app.services.monitor import MonitorSettings, PurityMonitor, apply_pauses, is_blind, purity_bounds
+from app.services.monitor import (
+    MonitorSettings,
+    PurityMonitor,
+    apply_pauses,
+    calibration_key,
+    is_blind,
+    purity_bounds,
+)
 from app.services.queue import QueueFilters, QueueService
 from app.store import repo
 from app.store.db import session_scope
@@ -188,10 +195,10 @@ def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engin
     assert [(p.target, p.end_reason) for p in history] == [("crack", "recalibrated")]
 
 
-def test_a_window_still_on_the_old_calibration_keeps_its_pauses_and_ends_none_of_the_new_ones(engine: Engine,
-                                                                                            tmp_path: Path) -> None:
-    """Walk-through: a lead recalibrated and deployed; the window still on the old thresholds saw its pause ended
-    and auto-judged the paused leaf again, and its checks ended the new calibration's pauses ("recalibrated")."""
+def test_a_window_still_on_the_old_calibration_ends_none_of_the_new_ones_pauses(engine: Engine,
+                                                                                tmp_path: Path) -> None:
+    """Walk-through: a lead recalibrated while windows ran; the checks of a window still on the old calibration ended
+    the new calibration's pauses ("recalibrated"), and the windows on the new one auto-judged the leaf again."""
     from app.services.judging import JudgingService
 
     store, old = Store(engine, tmp_path), calibration()
@@ -199,21 +206,21 @@ def test_a_window_still_on_the_old_calibration_keeps_its_pauses_and_ends_none_of
     store.judge(store.predicted(record("crack", route="rejudge", reasons=("spot_check",))), "scratch")
     paused = monitor.check(VERSION, old).started[0]
     new = calibration(dt.datetime.now(dt.UTC).isoformat())
-    assert [p.id for p in monitor.check(VERSION, new).ended] == [paused.id]
+    assert [p.id for p in monitor.check(VERSION, new).ended] == [paused.id]  # the older one's: it starts afresh
     store.judge(store.predicted(record("scratch", route="rejudge", reasons=("spot_check",)), new), "crack")
     (new_pause,) = monitor.check(VERSION, new).started
     assert new_pause.target == "scratch"
-    service = JudgingService(engine, analyst="amy")
-    assert service.pauses_in_force(VERSION, old) == {paused.id}  # (the poll: no "resumed elsewhere")
-    assert service.pauses_in_force(VERSION, new) == {new_pause.id}
-    # the old window: its pause holds for what it predicts; its check measures and ends nothing
-    assert store.route(store.predicted(record("crack"), old)) == ("rejudge", ("purity_paused",))
-    assert store.route(store.predicted(record("scratch"), old)) == ("auto", ())  # (paused under the new one only)
-    report = monitor.check(VERSION, old)
-    assert report.ended == () and report.started == () and [p.id for p in report.pauses] == [paused.id]
+    report = monitor.check(VERSION, old)  # the old window's check: its own calibration's evidence only
+    assert new_pause.id not in {p.id for p in report.ended}
+    assert [(p.target, p.calibration) for p in report.started] == [("scratch", calibration_key(old))]
     with session_scope(engine) as s:
-        assert [p.id for p in repo.pauses(s, VERSION)] == [new_pause.id]  # the new calibration's pause stands
+        assert new_pause.id in {p.id for p in repo.pauses(s, VERSION)}  # the new calibration's pause stands
     assert store.route(store.predicted(record("scratch"), new)) == ("rejudge", ("purity_paused",))
+    service = JudgingService(engine, analyst="amy")  # each window's poll compares its own calibration's pauses
+    assert new_pause.id in service.pauses_in_force(VERSION, new)
+    assert new_pause.id not in service.pauses_in_force(VERSION, old)
+    again = monitor.check(VERSION, new)  # the new calibration's check ends the old one's pause, never its own
+    assert [p.calibration for p in again.ended] == [calibration_key(old)] and new_pause.id in {p.id for p in again.pauses}
 
 
 def test_a_batch_unlike_the_calibration_data_pauses(engine: Engine, tmp_path: Path) -> None:

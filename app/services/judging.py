@@ -263,8 +263,8 @@ class JudgingService:
 
     def pauses_in_force(self, model_version: str | None, calibration: Calibration | None = None) -> frozenset[int]:
         """The ids of the purity monitor's pauses in force for ``model_version`` routed under ``calibration`` (a
-        lead's ``fma-judge monitor --resume`` ends one from another computer; the window's poll notices it by this;
-        :func:`~app.services.monitor.in_force_for`); without one, those not ended."""
+        lead's ``fma-judge monitor --resume`` ends one from another computer; the window's poll notices it by this,
+        and compares them with its own calibration's: :func:`~app.services.monitor.in_force_for`); without one, all."""
         if not model_version:
             return frozenset()
         from app.services.monitor import calibration_key, in_force_for
@@ -274,7 +274,7 @@ class JudgingService:
                 if calibration is None:
                     return frozenset(p.id for p in repo.pauses(s, model_version))
                 key = calibration_key(calibration)
-                return frozenset(p.id for p in repo.pauses(s, model_version, active=False) if in_force_for(p, key))
+                return frozenset(p.id for p in repo.pauses(s, model_version) if in_force_for(p, key))
             except LookupError:  # a version not registered in this store (yet)
                 return frozenset()
 

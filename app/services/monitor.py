@@ -244,19 +244,9 @@ def _key_time(key: str) -> dt.datetime:
 
 
 def in_force_for(pause: PauseRecord, key: str) -> bool:
-    """Whether ``pause`` holds for predictions routed under the calibration ``key``: its own calibration's, in force,
-    or ended only because a newer calibration came (a window still on this one keeps it: a recalibration another
-    workstation deployed ended the pause, and the window on the old thresholds auto-judged the paused leaf again:
-    walk-through)."""
-    return pause.calibration == key and (pause.ended_at is None or pause.end_reason == RECALIBRATED)
-
-
-def superseded(key: str, history: Sequence[PauseRecord]) -> bool:
-    """Whether the store knows a newer calibration than ``key`` of this model version (a pause made under one, or
-    one of ``key``'s ended by one)."""
-    mine = _key_time(key)
-    return any(_key_time(p.calibration) > mine or (p.calibration == key and p.end_reason == RECALIBRATED)
-               for p in history)
+    """Whether ``pause`` holds for predictions routed under the calibration ``key``: one of that calibration's, not
+    ended (a recalibrated bundle starts afresh)."""
+    return pause.calibration == key and pause.ended_at is None
 
 
 def _since(calibration: Calibration) -> dt.datetime | None:
@@ -297,8 +287,9 @@ class PurityMonitor:
         moved = 0
         history = repo.pauses(s, version, active=False)
         active = [p for p in history if in_force_for(p, key)]
-        if superseded(key, history):  # a newer calibration is in force elsewhere: this one measures, starts and
-            act = False  # ends nothing (two windows on two calibrations ended each other's pauses), keeps its own
+        # an older calibration's pauses end (a recalibration starts afresh); a newer one's stay: a window still on
+        # the older calibration ended them as "recalibrated", and the windows on the newer one auto-judged the leaf
+        # they had paused (two calibrations at once: a lead recalibrated while windows ran; walk-through)
         for stale in [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]:
             if act:
                 record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False)
@@ -442,7 +433,8 @@ class PurityMonitor:
             ValueError: the leaf is paused already, or the model never ran on this store.
         """
         with session_scope(self.engine) as s:
-            held = next((p for p in repo.pauses(s, model_version) if p.scope == "leaf" and p.target == leaf), None)
+            held = next((p for p in repo.pauses(s, model_version) if p.scope == "leaf" and p.target == leaf
+                         and in_force_for(p, calibration_key(calibration))), None)  # (another calibration's: not)
             if held is not None:
                 raise ValueError(f"auto-judging of {leaf} is paused already (pause {held.id}, since "
                                  f"{held.started_at:%Y-%m-%d %H:%M} UTC)")
@@ -474,10 +466,10 @@ def apply_pauses(session: Session, version: str, calibration: Calibration | None
     if calibration is None or not pairs:
         return list(pairs)
     key = calibration_key(calibration)
-    in_force = [p for p in repo.pauses(session, version, active=False) if in_force_for(p, key)]
+    in_force = [p for p in repo.pauses(session, version) if in_force_for(p, key)]
     return repo.apply_pauses(session, pairs, in_force)
 
 
 __all__ = ["CHECK_REASONS", "PAUSE_REASONS", "RECALIBRATED", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity",
            "PurityMonitor", "apply_pauses", "calibration_key", "held_to", "in_force_for", "is_blind", "purity_bounds",
-           "shell_quoted", "superseded"]
+           "shell_quoted"]
