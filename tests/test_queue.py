@@ -1519,3 +1519,25 @@ def test_a_long_file_name_is_cut_in_its_middle_keeping_the_numbers_that_tell_it_
     option = QStyleOptionViewItem()
     view.table.initViewItemOption(option)  # what the delegate paints with
     assert option.textElideMode == Qt.TextElideMode.ElideMiddle
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_an_undo_right_after_keys_held_for_the_reload_drops_them(qtbot, engine, queue_window) -> None:
+    """Review: Enter, Enter, Ctrl+Z at once: the held Enter was replayed on the row the undo selected again, and the
+    undone image was accepted again, the undo silently cancelled."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    waiting = [r.image_id for r in view.model.rows if r.state == "rejudge"]
+    view.table.selectRow(_ids(view).index(waiting[0]))
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)  # held: the list reloads
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: view.status_label.text() == "Undid 1 judgment", timeout=10_000)
+    qtbot.wait(300)
+    _wait_for_pool()
+    with session_scope(engine, action="read") as s:
+        assert not any(j.is_decision for j in repo.current_judgments(s, waiting).values())  # (its undo only)
+    assert not view._typed_ahead

@@ -195,6 +195,16 @@ class QueueActions:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
              "note": self.note_selected, "open": self._open_current}.get(action, lambda: self.pick_top(action))()
 
+    def _replay_typed(self) -> None:
+        """The next key pressed while the list reloaded after a judgment, on the rows it brought; one that judged
+        nothing drops the rest (they were for the rows after it: a key refused there fired at a later reload, on
+        whatever was selected then: review)."""
+        if not self._typed_ahead:
+            return
+        self._key_action(self._typed_ahead.popleft())
+        if not self._after_own:
+            self._typed_ahead.clear()
+
     def say_loaded(self, *, asked: bool) -> None:
         """End stopped at the last row loaded, not the queue's last: the line says how many are loaded (``asked``),
         and stays true as more pages arrive (it said "200 of the 851" after a Ctrl+A had loaded 400; walk-through),
@@ -470,7 +480,8 @@ class QueueActions:
         """Undo the queue's last action not undone yet (Ctrl+Z; again: the one before); the images it brings back
         to the queue are selected again (the selection stayed on the row that had taken their place). With none
         left it says so (the line kept saying "Undid 1 judgment", as if the key had worked again)."""
-        if not self.service.can_undo:
+        self._typed_ahead.clear()  # (keys for the rows after a judgment this undoes: a held Enter accepted the
+        if not self.service.can_undo:  # undone image again once the undo's reload selected it: review)
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "Nothing to undo: this window undoes what was done in it (the main window's Ctrl+Z undoes "
                          "what was judged there)."))

@@ -373,7 +373,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         rows still listed, never jumps to another image, and the view stays where it was scrolled."""
         if request != self._request:
             return  # a newer request is on its way
-        quiet, self._after_own = quiet and not self._after_own, False  # (a poll's reload overtook the key's own)
+        own, self._after_own = self._after_own, False
+        quiet = quiet and not own  # (a poll's reload overtook the key's own)
         keep = self._reselect or {r.image_id for r in self.selected_rows()}
         self._reselect = None
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
@@ -393,8 +394,10 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.detail.show_row(self.model.queue_row(self.table.currentIndex().row()), empty=not self.model.rows)
         self._update_buttons()
         self.rowsShown.emit(page)
-        if self._typed_ahead:  # (after the paint: each key's result is seen before the next)
-            QTimer.singleShot(0, self, lambda: self._typed_ahead and self._key_action(self._typed_ahead.popleft()))
+        if self._typed_ahead and own:  # (after the paint: each key's result is seen before the next)
+            QTimer.singleShot(0, self, self._replay_typed)
+        else:  # (keys for rows after a judgment that is not what this reload follows: dropped)
+            self._typed_ahead.clear()
         task = Task(self._load_counts, filters)
         task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
         task.signals.failed.connect(lambda exc: isValid(self) and request == self._request and self._load_failed(
