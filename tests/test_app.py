@@ -113,6 +113,7 @@ def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_th
         win.open_folder(first)
         qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=30_000)
         qtbot.waitUntil(lambda: win.panel.waiting.isVisible(), timeout=10_000)
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (its keys: once it shows)
         assert "no defect types are known" in win.panel.waiting.text()
         assert not win.panel.pick_btn.isEnabled() and win.panel.unknown_btn.isEnabled()
         _press(qtbot, win, Qt.Key.Key_C)
@@ -130,7 +131,7 @@ def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_th
         win.open_folder(batch_dir)
         qtbot.waitUntil(lambda: len(win.list_model.rows) == 7, timeout=30_000)
         win.open_image(win.items[0].image.image_id)
-        assert win.panel.pick_btn.isEnabled()
+        qtbot.waitUntil(win.panel.pick_btn.isEnabled, timeout=10_000)  # (once its picture shows)
         chosen = []
 
         def pick():

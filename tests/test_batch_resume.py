@@ -261,7 +261,8 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
         assert not release.is_set() and not asked and win.presenter.batch is None
         assert win.statusBar().currentMessage() == f"Looking into {folder}…"
         release.set()
-        qtbot.waitUntil(lambda: asked == ["Its sub-folders hold 2 more images. Open them too?"], timeout=10_000)
+        qtbot.waitUntil(lambda: asked == [f"The sub-folders of {folder.name} hold 2 more images. Open them with the "
+                                          "folder's images?"], timeout=10_000)
         qtbot.waitUntil(lambda: len(win.items) == 3, timeout=20_000)  # "No": the folder alone
         release.clear()
         win.choose_folder()

@@ -254,6 +254,7 @@ def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbo
             win.open_folder(folder)
         qtbot.waitUntil(lambda: win.presenter.claimed == dict.fromkeys(ids[6:9], "bob"), timeout=10_000)
         win.select(win.presenter.row_of(ids[5]))
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (a key judges what shows)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 6: "next" passes over bob's three
         assert win.current_image_id == ids[9]
         with session_scope(engine) as s:  # bob lets one go, and decides the one after alice's: the next claim's
@@ -265,6 +266,7 @@ def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbo
         qtbot.waitUntil(lambda: win.presenter.claimed == {ids[6]: "bob", ids[8]: "bob"}, timeout=10_000)
         qtbot.waitUntil(lambda: win.presenter.state(win.presenter.item(win.presenter.row_of(ids[10]))) == "unknown",
                         timeout=10_000)
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 10: "next" passes over bob's decided image 11
         assert win.current_image_id == ids[11]
     finally:

@@ -410,8 +410,20 @@ def test_the_cases_of_the_image_before_are_greyed_until_the_new_ones_come(qtbot,
     qtbot.addWidget(panel)
     panel.set_cases(cases)
     assert panel.tiles.isEnabled() and panel.tiles.count() == 3
-    panel.look_up(99, V1)  # the next image: its cases are on their way
-    assert not panel.tiles.isEnabled() and panel.tiles.count() == 3
+    panel.look_up(99, V1)  # the next image: its cases are on their way (greyed once they take a while: at once,
+    assert panel.tiles.isEnabled()  # the strip blinked at every image)
+    qtbot.waitUntil(lambda: not panel.tiles.isEnabled(), timeout=5000)
+    assert panel.tiles.count() == 3
     release.set()
     qtbot.waitUntil(panel.tiles.isEnabled, timeout=5000)
+    assert pool.waitForDone(5000)
+
+    class BrokenService:  # a look-up that fails says so (the strip stayed greyed on the image before's cases)
+        def similar_to_image(self, image_id, model_version, k):
+            raise RuntimeError("the server went away")
+
+    panel.service = BrokenService()
+    panel.look_up(100, V1)
+    qtbot.waitUntil(lambda: panel.message.text().startswith("Similar cases could not be looked up"), timeout=5000)
+    assert panel.tiles.isEnabled() and panel.tiles.count() == 0
     assert pool.waitForDone(5000)

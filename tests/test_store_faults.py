@@ -614,7 +614,7 @@ def test_a_login_refused_the_rights_on_the_tables_is_a_store_error_that_says_so(
     with pytest.raises(StoreError) as err, translate_errors(engine, "write to"):
         raise refused
     assert err.value.reason.kind == "no_rights" and "permission denied for table images" in str(err.value)
-    assert "ask the database's administrator to grant them" in str(err.value)
+    assert "the rights it needs on the database (its tables, or the database itself)" in str(err.value)
     bug = sa_exc.ProgrammingError("SELECT nonsense", {}, Exception("syntax error at or near"))
     with pytest.raises(sa_exc.ProgrammingError), translate_errors(engine, "write to"):
         raise bug  # a bug stays a bug

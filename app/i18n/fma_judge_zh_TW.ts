@@ -1550,47 +1550,47 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="271"/>
+        <location filename="../ui/store_upkeep.py" line="272"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="276"/>
+        <location filename="../ui/store_upkeep.py" line="277"/>
         <source>The team&apos;s model {version} ({path}, deployed by {who} on {when}) was calibrated again; this window still routes by the calibration it loaded.</source>
         <translation>團隊的模型 {version}（{path}，由 {who} 於 {when} 部署）已重新校準；此視窗仍依載入時的校準分流。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="279"/>
+        <location filename="../ui/store_upkeep.py" line="280"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="282"/>
+        <location filename="../ui/store_upkeep.py" line="283"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="322"/>
+        <location filename="../ui/store_upkeep.py" line="323"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="381"/>
+        <location filename="../ui/store_upkeep.py" line="382"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="422"/>
+        <location filename="../ui/store_upkeep.py" line="423"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="423"/>
+        <location filename="../ui/store_upkeep.py" line="424"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="425"/>
+        <location filename="../ui/store_upkeep.py" line="426"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1695,7 +1695,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="408"/>
+        <location filename="../ui/store_upkeep.py" line="409"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1787,17 +1787,17 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="74"/>
         <location filename="../ui/main_window.py" line="488"/>
-        <location filename="../ui/queue_actions.py" line="233"/>
+        <location filename="../ui/queue_actions.py" line="243"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="348"/>
+        <location filename="../ui/store_upkeep.py" line="349"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="373"/>
+        <location filename="../ui/store_upkeep.py" line="374"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -2378,7 +2378,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="317"/>
+        <location filename="../ui/queue_view.py" line="320"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2821,57 +2821,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="180"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="180"/>
+        <location filename="../ui/queue_view.py" line="183"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="181"/>
+        <location filename="../ui/queue_view.py" line="184"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="182"/>
+        <location filename="../ui/queue_view.py" line="185"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="183"/>
+        <location filename="../ui/queue_view.py" line="186"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="187"/>
+        <location filename="../ui/queue_view.py" line="190"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="188"/>
+        <location filename="../ui/queue_view.py" line="191"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="189"/>
+        <location filename="../ui/queue_view.py" line="192"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="240"/>
+        <location filename="../ui/queue_view.py" line="243"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="339"/>
+        <location filename="../ui/queue_view.py" line="342"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="454"/>
+        <location filename="../ui/queue_view.py" line="460"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2897,8 +2897,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="362"/>
-        <location filename="../ui/queue_view.py" line="342"/>
-        <location filename="../ui/queue_view.py" line="362"/>
+        <location filename="../ui/queue_view.py" line="345"/>
+        <location filename="../ui/queue_view.py" line="365"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2940,22 +2940,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="429"/>
+        <location filename="../ui/queue_view.py" line="435"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="446"/>
+        <location filename="../ui/queue_view.py" line="452"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="450"/>
+        <location filename="../ui/queue_view.py" line="456"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="448"/>
+        <location filename="../ui/queue_view.py" line="454"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2990,17 +2990,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="452"/>
+        <location filename="../ui/queue_view.py" line="458"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="457"/>
+        <location filename="../ui/queue_view.py" line="463"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="462"/>
+        <location filename="../ui/queue_view.py" line="468"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3020,192 +3020,192 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="209"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="229"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="241"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="269"/>
+        <location filename="../ui/queue_actions.py" line="279"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="295"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="295"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="313"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="312"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="315"/>
+        <location filename="../ui/queue_actions.py" line="325"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="319"/>
+        <location filename="../ui/queue_actions.py" line="329"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="332"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="331"/>
+        <location filename="../ui/queue_actions.py" line="341"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="345"/>
+        <location filename="../ui/queue_actions.py" line="355"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="371"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="363"/>
+        <location filename="../ui/queue_actions.py" line="373"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="366"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="369"/>
+        <location filename="../ui/queue_actions.py" line="379"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="372"/>
+        <location filename="../ui/queue_actions.py" line="382"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="384"/>
+        <location filename="../ui/queue_actions.py" line="394"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="398"/>
+        <location filename="../ui/queue_actions.py" line="408"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="404"/>
+        <location filename="../ui/queue_actions.py" line="414"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="415"/>
+        <location filename="../ui/queue_actions.py" line="425"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="421"/>
+        <location filename="../ui/queue_actions.py" line="431"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="427"/>
+        <location filename="../ui/queue_actions.py" line="437"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="428"/>
+        <location filename="../ui/queue_actions.py" line="438"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="439"/>
+        <location filename="../ui/queue_actions.py" line="449"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="440"/>
+        <location filename="../ui/queue_actions.py" line="450"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="450"/>
+        <location filename="../ui/queue_actions.py" line="460"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="458"/>
+        <location filename="../ui/queue_actions.py" line="468"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="462"/>
+        <location filename="../ui/queue_actions.py" line="472"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="463"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="464"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="465"/>
+        <location filename="../ui/queue_actions.py" line="475"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="478"/>
+        <location filename="../ui/queue_actions.py" line="489"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="479"/>
+        <location filename="../ui/queue_actions.py" line="490"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="499"/>
+        <location filename="../ui/queue_actions.py" line="510"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="500"/>
+        <location filename="../ui/queue_actions.py" line="511"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3214,57 +3214,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="514"/>
+        <location filename="../ui/queue_actions.py" line="525"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="517"/>
+        <location filename="../ui/queue_actions.py" line="528"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="521"/>
+        <location filename="../ui/queue_actions.py" line="532"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="532"/>
+        <location filename="../ui/queue_actions.py" line="543"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="536"/>
+        <location filename="../ui/queue_actions.py" line="547"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="539"/>
+        <location filename="../ui/queue_actions.py" line="550"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="543"/>
+        <location filename="../ui/queue_actions.py" line="554"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="545"/>
+        <location filename="../ui/queue_actions.py" line="556"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="557"/>
+        <location filename="../ui/queue_actions.py" line="568"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="563"/>
+        <location filename="../ui/queue_actions.py" line="574"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="566"/>
+        <location filename="../ui/queue_actions.py" line="577"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3295,25 +3295,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="63"/>
-        <location filename="../ui/similar_panel.py" line="153"/>
+        <location filename="../ui/similar_panel.py" line="65"/>
+        <location filename="../ui/similar_panel.py" line="155"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="111"/>
+        <location filename="../ui/similar_panel.py" line="113"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="130"/>
+        <location filename="../ui/similar_panel.py" line="132"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="145"/>
+        <location filename="../ui/similar_panel.py" line="147"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3322,34 +3322,39 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="139"/>
+        <location filename="../ui/similar_panel.py" line="141"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類別尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="140"/>
+        <location filename="../ui/similar_panel.py" line="142"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="154"/>
+        <location filename="../ui/similar_panel.py" line="156"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="155"/>
+        <location filename="../ui/similar_panel.py" line="157"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="164"/>
+        <location filename="../ui/similar_panel.py" line="166"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="167"/>
+        <location filename="../ui/similar_panel.py" line="169"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="231"/>
+        <source>Similar cases could not be looked up: {why}</source>
+        <translation>無法查詢相似案例：{why}</translation>
     </message>
     <message>
         <location filename="../ui/references.py" line="68"/>
@@ -3557,6 +3562,11 @@ Similarity {sim:.3f}</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
+        <location filename="../ui/style.py" line="345"/>
+        <source>the server refused this login the rights it needs on the database (its tables, or the database itself); ask its administrator to grant them</source>
+        <translation>伺服器未給此登入帳號使用資料庫（其資料表或資料庫本身）所需的權限；請資料庫管理員授予</translation>
+    </message>
+    <message>
         <location filename="../ui/style.py" line="350"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
@@ -3590,11 +3600,6 @@ Similarity {sim:.3f}</source>
         <location filename="../ui/style.py" line="342"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
-    </message>
-    <message>
-        <location filename="../ui/style.py" line="345"/>
-        <source>the server refused this login the rights it needs on the database&apos;s tables; ask the database&apos;s administrator to grant them</source>
-        <translation>伺服器未給此登入帳號使用資料庫資料表所需的權限；請資料庫管理員授予</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="353"/>

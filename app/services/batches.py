@@ -409,18 +409,21 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     done = 0  # files registered
     delivered = shown[-1].image.position + 1 if shown else 0  # type: ignore[operator]  # positions handed over
     now: dict[int | None, tuple[int, str]] = {}  # position -> (image, path) as written (a copy's last path wins)
-    handed: dict[int | None, tuple[int, str]] = {}  # the same, as the parts handed over had them
+    copied = False  # a later chunk wrote a row handed over in a part before: a copy of its picture, named after it
 
     def written(size: int, records: list[ImageRecord], fresh: set[int], more: bool) -> None:
-        nonlocal delivered, done
+        nonlocal delivered, done, copied
         done += size
-        now.update((r.position, (r.image_id, r.path)) for r in records)
+        if shown:
+            now.update((r.position, (r.image_id, r.path)) for r in records)
+        elif delivered and any(r.position is not None and r.position < delivered for r in records):
+            copied = True  # (its row is under the copy's name now: the list kept the first, which the batch did not
+            # hold; walk-through. A first opening's positions are not all kept: 100,000 of them took 42 MB)
         if progress:
             progress(done, total)
         if parts and more and (items := _new_items(engine, batch_id, model_version, delivered, records, fresh)):
             for a in range(0, len(items), PART_ROWS):  # the window lists each at once: a few ms of its thread
                 some = items[a:a + PART_ROWS]
-                handed.update((it.image.position, (it.image.image_id, it.image.path)) for it in some)
                 first_part(OpenedBatch(batch_id, name, source, some, dict(unreadable),  # type: ignore[misc]
                                        list(skipped), stored_taxonomy(engine, some) if not delivered else None,
                                        continues=bool(delivered)))
@@ -452,11 +455,10 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     items = batch_items(engine, batch_id, model_version, start=delivered)
     opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                          stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
-    # a row handed over before is at another file now (renamed; or a copy of its picture in a later chunk, whose
-    # name the batch holds it under: the list kept the first name, one the batch did not hold (walk-through);
-    # compared once all is written: a picture's copies in two chunks set its path back and forth)
-    handed.update((it.image.position, (it.image.image_id, it.image.path)) for it in shown)
-    moved = any(now.get(position, was) != was for position, was in handed.items())
+    # a row handed over before is at another file now (renamed, or ``copied``; compared once all is written: a
+    # picture's copies in two chunks set its path back and forth)
+    moved = copied or any(now.get(it.image.position, (it.image.image_id, it.image.path)) !=
+                          (it.image.image_id, it.image.path) for it in shown)
     return _whole(engine, opened, model_version, set()) if moved else opened
 
 

@@ -45,8 +45,8 @@ def reason_of(exc: BaseException, url: URL, busy_timeout_s: float | None, waited
         return Reason(f"the server {what}; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%"
                       f"\\postgresql\\pgpass.conf) ({text})", "password", detail=text, given=str("no password supplied" not in low))
     if refused_rights(exc) or "permission denied for" in low:
-        return Reason(f"the server refused this login the rights it needs on the database's tables; ask the "
-                      f"database's administrator to grant them ({text})", "no_rights", detail=text)
+        return Reason(f"the server refused this login the rights it needs on the database (its tables, or the "
+                      f"database itself); ask its administrator to grant them ({text})", "no_rights", detail=text)
     if "file is not a database" in low or "malformed" in low:
         return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
     return Reason(text)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.services.batch_presenter import BatchPresenter
 from app.services.note_drafts import NoteDrafts
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.store.records import FILE_REPLACED, BatchItem, reach_error
+from app.store.records import FILE_REPLACED, BatchItem, picture_file, reach_error
 from app.ui import keymap
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
@@ -438,7 +438,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
         listed = self.list_model.row_of(image_id)
         for neighbour in (row + 1, row - 1) if listed is None else (self._item_row(listed + 1), self._item_row(listed - 1)):
             if (near := self.presenter.item(neighbour)) is not None:  # decoded ahead: moving there is instant
-                self.images.request(near.image.image_id, near.image.path)
+                self.images.request(near.image.image_id, picture_file(near.image))
         self.refs.look_up(item)  # the strip: similar judged cases, or references of the Top-1 and Top-2 types (E)
         self.spectrum_panel.look_up(image_id)  # the FTIR spectra measured on its defect, if any (off the UI thread)
 
@@ -477,7 +477,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
             self.panel.unshown = True  # (its buttons off until its picture is drawn, as its keys are)
             QTimer.singleShot(LOADING_SAID_MS, self.viewer, lambda: self.current_image_id == image_id and not (
                 image_id in self.images or image_id in self.images.unreached) and self.viewer.set_image(None, loading_text(item.image.path)))
-            self.images.request(image_id, item.image.path, urgent=True)
+            self.images.request(image_id, picture_file(item.image), urgent=True)
             return
         qimg = self.images.images[image_id]
         facts = self.images.facts.get(image_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 from shiboken6 import isValid
@@ -18,7 +18,7 @@ from shiboken6 import isValid
 from app.store.records import FILE_REPLACED
 from app.ui.image_cache import ThumbnailLoader
 from app.ui.prediction_panel import ElidedLabel
-from app.ui.style import PROBLEM_COLOUR, file_reason_text
+from app.ui.style import PROBLEM_COLOUR, file_reason_text, store_text
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way 
 
 TILE = 96
 TILE_CACHE = 256  # tiles kept (96 px: about 9 MB at most)
+STALE_MS = 150  # the image before's cases are greyed when the new image's take longer than this
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -50,6 +51,7 @@ class SimilarPanel(QWidget):
         self.service = service
         self.runner = runner
         self._wanted: int | None = None
+        self._shown_for: int | None = None  # the image whose cases the tiles show
         self.taxonomy = taxonomy
         self.lang = lang
         self.cases: list[SimilarCase] = []
@@ -202,13 +204,16 @@ class SimilarPanel(QWidget):
         ``message``, or the default hint). With ``leaves`` (the Top-1 and Top-2 types): reference mode, three
         judged examples of each, nearest first."""
         self._wanted = image_id
-        self.tiles.setEnabled(False)  # the cases shown are another image's until the new ones come: greyed (a burst
-        # of Down left "97% Scratch" of the image before beside a glass particle: walk-through)
+        # the cases shown are another image's until the new ones come: greyed if they take a while (a burst of Down
+        # left "97% Scratch" of the image before beside a glass particle: walk-through; at once, it blinked)
+        QTimer.singleShot(STALE_MS, self, lambda i=image_id: self._wanted == i and self._shown_for != i
+                          and self.tiles.setEnabled(False))
         self.leaves = tuple(leaves) if leaves else None
         if self.isHidden():
             self.show()
         self._fold()  # the title of this mode (the cases shown stay until the new ones arrive)
         if image_id is None or model_version is None or self.service is None or self.runner is None:
+            self._shown_for = image_id
             self.set_cases([], message)
             return
 
@@ -216,12 +221,20 @@ class SimilarPanel(QWidget):
             if not isValid(self.tiles):  # the panel was closed while the cases were looked up
                 return
             if self._wanted == image_id and self.leaves == leaves:  # still the image on screen, the same mode
+                self._shown_for = image_id
                 self.set_cases(cases)
                 self.casesShown.emit(list(cases))
+
+        def failed(exc, image_id=image_id) -> None:  # (the strip stayed greyed on the image before's cases)
+            if isValid(self.tiles) and self._wanted == image_id:
+                self._shown_for = image_id
+                self.set_cases([], QCoreApplication.translate("Similar", "Similar cases could not be looked up: "
+                                                                         "{why}").format(why=store_text(exc)))
 
         task = Task(self.service.references, image_id, model_version, self.leaves, 3) if self.leaves \
             else Task(self.service.similar_to_image, image_id, model_version, 6)
         task.signals.result.connect(done)
+        task.signals.failed.connect(failed)
         self.runner.start(task)
 
     def mark(self, index: int) -> None:

@@ -259,7 +259,8 @@ class StoreUpkeep:
             if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
                 old.hide()  # would load a model no longer the team's (its link took the one it named)
             return
-        key, offered = (team.bundle_path, team.set_at, stamp), getattr(self, "_team_offered", None)
+        key = (team.bundle_path, team.set_at, stamp if recalibrated else None)  # (a manifest read as None once: the
+        offered = getattr(self, "_team_offered", None)  # same offer, not a new one after its Dismiss: review)
         if offered is not None and offered[0] == key and (offered[1] or not reachable):
             return  # said already; once with its link, never again (a share that drops and comes back included)
         self._team_offered = (key, reachable)

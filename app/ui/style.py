@@ -342,8 +342,8 @@ def store_reason_text(reason: str) -> str:
             return t.translate("Store", "the database is locked by another program{waited}; close other fma-judge "
                                         "windows and retry").format(waited=waited) + detail
         case "no_rights":
-            return t.translate("Store", "the server refused this login the rights it needs on the database's tables; "
-                                        "ask the database's administrator to grant them") + detail
+            return t.translate("Store", "the server refused this login the rights it needs on the database (its "
+                                        "tables, or the database itself); ask its administrator to grant them") + detail
         case "no_folder":
             return t.translate("Store", "the folder {folder} does not exist").format(**fields)
         case "cannot_create":
