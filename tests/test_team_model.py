@@ -203,19 +203,22 @@ def test_a_recalibration_of_the_team_model_is_offered_to_a_window_on_the_old_one
 
     from models.bundle.files import write_bundle_manifest
 
-    bundle = make_rejudge_bundle(tmp_path / "team", taxonomy)
-    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    first = make_rejudge_bundle(tmp_path / "team", taxonomy)
+    win = open_window(qtbot, engine, first, tmp_path, monkeypatch)
 
     def banners() -> list:
         return [b for b in win.findChildren(QLabel) if b.isVisible() and "calibrated again" in b.text()]
     try:
         with session_scope(engine) as s:
-            team = repo.set_team_model(s, bundle_path=bundle, model_version=win.model.version, analyst="lead")
+            team = repo.set_team_model(s, bundle_path=first, model_version=win.model.version, analyst="lead")
         win.offer_team_model(team)
         assert not banners()  # the model this window has: nothing to offer
-        manifest = read_bundle_manifest(bundle)  # recalibrated in place (``fma-judge recalibrate``'s default)
+        bundle = shutil.copytree(first, tmp_path / "recal1")  # ``recalibrate --out recal1``, then ``deploy`` it
+        manifest = read_bundle_manifest(bundle)
         write_bundle_manifest(bundle, manifest.replace(calibration=dataclasses.replace(
             manifest.calibration, created="2026-12-07T12:00:00+00:00")))
+        with session_scope(engine) as s:
+            team = repo.set_team_model(s, bundle_path=bundle, model_version=win.model.version, analyst="lead")
         win.offer_team_model(team)
         (banner,) = banners()
         assert str(bundle) in banner.text() and "still routes by the calibration it loaded" in banner.text()

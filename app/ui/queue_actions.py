@@ -185,7 +185,7 @@ class QueueActions:
         reloads after this window's own judgment waits for the rows it brings (at most :data:`TYPE_AHEAD`)."""
         if self._after_own and action not in ("heading", "end", "open") and \
                 any(r.image_id in self._own_judged for r in self.selected_rows()):
-            self._typed_ahead.append(action)  # (another row selected meanwhile: the key is for it, at once)
+            self._typed_ahead.append(action)  # (on the rows just judged; on a row selected since, at once)
             return
         if action == "heading":
             self._select_group(self.table.currentIndex().row())

@@ -254,7 +254,8 @@ class StoreUpkeep:
             reachable = team.reachable()  # takes seconds; a share not connected: its link only said "not found")
             stamp = team.routing_stamp() if reachable else None
         recalibrated = model is not None and team is not None and team.model_version == model.version and \
-            stamp is not None and stamp != model.manifest.routing_stamp
+            stamp is not None and stamp != model.manifest.routing_stamp and \
+            Path(team.bundle_path).resolve() != Path(model.path).resolve()  # (in place: "changed on disk" says it)
         if team is None or model is None or (team.model_version == model.version and not recalibrated):
             if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
                 old.hide()  # would load a model no longer the team's (its link took the one it named)
