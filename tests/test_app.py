@@ -668,6 +668,7 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     assert not auto & set(seen) and len(set(seen)) == 3
     # an auto-judged image can still be opened and overridden with one key
     win.select(min(auto))
+    qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
     _press(qtbot, win, Qt.Key.Key_Return)
     assert win.items[min(auto)].state == "accepted"
     win.close()

@@ -335,6 +335,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
         image_id = win.presenter.current_item.image.image_id
         qtbot.keyClick(win, Qt.Key.Key_U)
         win.select(win.presenter.row_of(image_id))
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
         qtbot.keyClick(win, Qt.Key.Key_Return)
         with session_scope(engine, action="read") as s:
             assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted"]
@@ -342,6 +343,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
             "img_0.png: your earlier judgment (unknown / new defect type) is replaced; Ctrl+Z brings it back."
         win.select(win.presenter.row_of(image_id))
         win.statusBar().clearMessage()
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again (a second press of one key): nothing said of it
         with session_scope(engine, action="read") as s:
             assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted", "accepted"]
@@ -349,6 +351,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
         win.select(win.presenter.row_of(image_id))
         with session_scope(engine) as s:  # a colleague judged it meanwhile: nothing replaced, nothing said of it
             repo.record_judgment(s, image_id=image_id, leaf=None, action="unknown", analyst="bob")
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
         qtbot.keyClick(win, Qt.Key.Key_U)
         assert "replaced" not in win.statusBar().currentMessage()
     finally:
@@ -391,6 +394,7 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
         assert win.statusBar().currentMessage().startswith(agreed + "  ·  carol holds ")  # frame; walk-through)
         assert win.presenter.items[win.presenter.row_of(image_id)].judgment.decider == "bob"  # (the panel: bob's)
         win.select(win.presenter.row_of(image_id))
+        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # said again: recorded once
         with session_scope(engine, action="read") as s:
             assert len(repo.judgment_history(s, image_id)) == 2
