@@ -52,9 +52,9 @@ class JudgingActions:
 
     def _not_shown(self, item: BatchItem | None) -> bool:
         """True, said in the status bar, when the image on screen cannot be shown: its file is out of reach now (a
-        share away) or cannot be read, or its picture is not decoded yet. A judging key does nothing there, as the panel's buttons are off: Enter
-        accepted the model's call and 2 its second type on the images of a share gone away, none of them seen, and
-        U marked an unreadable file (whole-day walk-through)."""
+        share away) or cannot be read, or its picture is not decoded yet. A judging key does nothing there, as the
+        panel's buttons are off: Enter accepted the model's call and 2 its second type on the images of a share gone
+        away, none of them seen, and U marked an unreadable file (whole-day walk-through)."""
         if item is None:
             return False
         image_id = item.image.image_id
