@@ -1550,47 +1550,47 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="272"/>
+        <location filename="../ui/store_upkeep.py" line="273"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="277"/>
+        <location filename="../ui/store_upkeep.py" line="278"/>
         <source>The team&apos;s model {version} ({path}, deployed by {who} on {when}) was calibrated again; this window still routes by the calibration it loaded.</source>
         <translation>團隊的模型 {version}（{path}，由 {who} 於 {when} 部署）已重新校準；此視窗仍依載入時的校準分流。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="280"/>
+        <location filename="../ui/store_upkeep.py" line="281"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="283"/>
+        <location filename="../ui/store_upkeep.py" line="284"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="323"/>
+        <location filename="../ui/store_upkeep.py" line="324"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="382"/>
+        <location filename="../ui/store_upkeep.py" line="383"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="423"/>
+        <location filename="../ui/store_upkeep.py" line="424"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="424"/>
+        <location filename="../ui/store_upkeep.py" line="425"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="426"/>
+        <location filename="../ui/store_upkeep.py" line="427"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1695,7 +1695,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="409"/>
+        <location filename="../ui/store_upkeep.py" line="410"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1792,12 +1792,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="349"/>
+        <location filename="../ui/store_upkeep.py" line="350"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="374"/>
+        <location filename="../ui/store_upkeep.py" line="375"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -2600,7 +2600,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/style.py" line="68"/>
         <source>a blind check: the model&apos;s call is hidden until you judge it</source>
-        <translation>盲測抽查：判定前不顯示模型的判斷</translation>
+        <translation>盲判抽查：判定前不顯示模型的判斷</translation>
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="30"/>
