@@ -2873,7 +2873,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_view.py" line="460"/>
         <source>blind checks (in their batch): {n}</source>
-        <translation>盲測抽查（在其批次中）：{n}</translation>
+        <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="177"/>
