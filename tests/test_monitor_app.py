@@ -166,6 +166,13 @@ def test_the_drift_cell_says_what_its_score_is_made_of(qapp) -> None:
     assert paused.endswith("Over the limit of 10.0% (its share is at least 34.0% at 95%): auto-judging of this "
                            "batch is paused.") and drift_text(dataclasses.replace(over, paused=True)) == "9.0× paused"
     assert "a lead resumed" in drift_tip(dataclasses.replace(over, resumed=True), MonitorSettings())
+    # the auto-judging cell beside it: "on" beside 18.1× after a recalibration read as a contradiction (lead's walk)
+    from app.services.monitor import MonitorReport
+    from app.ui.dashboard_monitor import batch_state
+
+    report = MonitorReport("v1", "2026-12-07T12:00:00+00:00", 0.99, batches=(over,))
+    assert batch_state(report, {}, 4, over)[0] == "on · pauses at its next check"
+    assert batch_state(report, {}, 1, drift)[0] == "on" and batch_state(report, {}, 4)[0] == "on"
 
 
 def test_the_dashboard_shows_pauses_with_their_evidence_commands_and_batches(qtbot, engine) -> None:

@@ -28,7 +28,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="37"/>
-        <location filename="../ui/dashboard_monitor.py" line="137"/>
+        <location filename="../ui/dashboard_monitor.py" line="140"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -63,117 +63,122 @@
         <translation>未確定超過上限 {limit}（其比例在 {confidence}% 信賴下至少 {low}）：未暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="85"/>
+        <location filename="../ui/dashboard_monitor.py" line="86"/>
         <source>paused since {time}</source>
         <translation>自 {time} 起暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="87"/>
+        <location filename="../ui/dashboard_monitor.py" line="88"/>
         <source>Auto-judging of this batch is paused: {flagged} of {n} of its images looked like a possible new type, surely more than the calibration data&apos;s share allows.</source>
         <translation>此批次的自動判定已暫停：{n} 張影像中有 {flagged} 張疑似新類別，確定超過校準資料比例所容許的範圍。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="92"/>
+        <location filename="../ui/dashboard_monitor.py" line="93"/>
         <source>{n} held back (paused type)</source>
         <translation>保留 {n} 張（類別已暫停）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="96"/>
+        <location filename="../ui/dashboard_monitor.py" line="95"/>
+        <source>on · pauses at its next check</source>
+        <translation>運作中 · 下次檢查時暫停</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="99"/>
         <source>Waiting for a person because of a pause: {batch} for the batch, {leaf} of a paused defect type (Purity monitor tab).</source>
         <translation>因暫停而等待人工判定：批次暫停 {batch} 張，已暫停的缺陷類別 {leaf} 張（見「純度監控」分頁）。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="111"/>
+        <location filename="../ui/dashboard_monitor.py" line="114"/>
         <source>paused by {who} since {time}: {why} ({during} checked since)</source>
         <translation>由 {who} 自 {time} 起暫停：{why}（之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="112"/>
+        <location filename="../ui/dashboard_monitor.py" line="115"/>
         <source>paused by {who} since {time} ({during} checked since)</source>
         <translation>由 {who} 自 {time} 起暫停（之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="116"/>
+        <location filename="../ui/dashboard_monitor.py" line="119"/>
         <source>Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It lifts by hand (fma-judge monitor --resume) or with a recalibration.</source>
         <translation>由 {who} 手動暫停{why}。暫停期間：抽查 {during} 次，{during_wrong} 次錯誤。須手動解除（fma-judge monitor --resume）或重新校準後解除。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="123"/>
+        <location filename="../ui/dashboard_monitor.py" line="126"/>
         <source>paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)</source>
         <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="127"/>
+        <location filename="../ui/dashboard_monitor.py" line="130"/>
         <source>since the calibration</source>
         <translation>自校準以來</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="128"/>
+        <location filename="../ui/dashboard_monitor.py" line="131"/>
         <source>since {time}</source>
         <translation>自 {time} 起</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="129"/>
+        <location filename="../ui/dashboard_monitor.py" line="132"/>
         <source>Paused on {wrong} wrong of {checks} blind checks judged {since}: purity at most {upper}, under the {target} it is held to. During the pause: {during} checks, {during_wrong} wrong; it resumes by itself once {resume} or more are at least {target} right.</source>
         <translation>依據{since}判定的 {checks} 次盲判抽查中 {wrong} 次錯誤而暫停：純度至多 {upper}，低於應達的 {target}。暫停期間：抽查 {during} 次，錯誤 {during_wrong} 次；累積 {resume} 次以上且正確率至少 {target} 時會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="143"/>
+        <location filename="../ui/dashboard_monitor.py" line="146"/>
         <source>on (too few checks to tell)</source>
         <translation>運作中（抽查太少，尚無法判斷）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="144"/>
+        <location filename="../ui/dashboard_monitor.py" line="147"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
         <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類別應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="172"/>
+        <location filename="../ui/dashboard_monitor.py" line="175"/>
         <source>{n} batches unlike the calibration data</source>
         <translation>{n} 個與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="175"/>
+        <location filename="../ui/dashboard_monitor.py" line="178"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {types} and for {batches}: their images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{types}，以及{batches}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="180"/>
+        <location filename="../ui/dashboard_monitor.py" line="183"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="184"/>
+        <location filename="../ui/dashboard_monitor.py" line="187"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="187"/>
+        <location filename="../ui/dashboard_monitor.py" line="190"/>
         <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
         <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="192"/>
+        <location filename="../ui/dashboard_monitor.py" line="195"/>
         <source>Paused by hand, so not resumed by the checks: {what}.</source>
         <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="196"/>
+        <location filename="../ui/dashboard_monitor.py" line="199"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="204"/>
+        <location filename="../ui/dashboard_monitor.py" line="207"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="208"/>
+        <location filename="../ui/dashboard_monitor.py" line="211"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="211"/>
+        <location filename="../ui/dashboard_monitor.py" line="214"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -314,58 +319,58 @@
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="314"/>
+        <location filename="../ui/dashboard_view.py" line="315"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="321"/>
+        <location filename="../ui/dashboard_view.py" line="322"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類別；純度監控只檢查單一類別，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="328"/>
+        <location filename="../ui/dashboard_view.py" line="329"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="337"/>
+        <location filename="../ui/dashboard_view.py" line="338"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="139"/>
+        <location filename="../ui/dashboard_monitor.py" line="142"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="94"/>
-        <location filename="../ui/dashboard_monitor.py" line="151"/>
+        <location filename="../ui/dashboard_monitor.py" line="97"/>
+        <location filename="../ui/dashboard_monitor.py" line="154"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="347"/>
+        <location filename="../ui/dashboard_view.py" line="348"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="351"/>
+        <location filename="../ui/dashboard_view.py" line="352"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類別，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="355"/>
+        <location filename="../ui/dashboard_view.py" line="356"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="171"/>
+        <location filename="../ui/dashboard_monitor.py" line="174"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="369"/>
+        <location filename="../ui/dashboard_view.py" line="370"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>

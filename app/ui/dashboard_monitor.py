@@ -73,9 +73,10 @@ def drift_tip(drift: BatchDrift | None, settings: MonitorSettings) -> str:
                                    batch=drift.batch_id)
 
 
-def batch_state(report: MonitorReport | None, held: Mapping[str, int] | None, batch_id: int) -> tuple[str, str]:
+def batch_state(report: MonitorReport | None, held: Mapping[str, int] | None, batch_id: int,
+                drift: BatchDrift | None = None) -> tuple[str, str]:
     """The batch table's auto-judging cell and its tooltip: paused (since when, on what), its images held back by a
-    paused defect type, or on."""
+    paused defect type, on, or (``drift`` over the limit, not paused yet) on until its next check."""
     if report is None or report.why_not:  # not calibrated (nothing is auto-judged) or not monitored
         return "–", ""
     held = held or {}
@@ -90,6 +91,8 @@ def batch_state(report: MonitorReport | None, held: Mapping[str, int] | None, ba
             flagged=pause.detail.get("flagged", "?"), n=pause.detail.get("predicted", "?")))
     elif held.get("purity_paused"):
         text = QCoreApplication.translate("Dashboard", "{n} held back (paused type)").format(n=held["purity_paused"])
+    elif drift is not None and drift.verdict(report.settings) == "over":  # (after a recalibration: "on" beside a
+        text = QCoreApplication.translate("Dashboard", "on · pauses at its next check")  # drift of 18.1x: walk-through)
     else:
         text = QCoreApplication.translate("Dashboard", "on")
     if held.get("batch_drift") or held.get("purity_paused"):

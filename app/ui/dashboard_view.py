@@ -290,7 +290,8 @@ class DashboardView(QWidget):
         drift = {b.batch_id: b for b in figures.monitor.batches} if figures.monitor else {}
         for row, batch in enumerate(reversed(figures.batches)):  # newest batch first
             c = batch.counts
-            state, state_tip = batch_state(figures.monitor, figures.held_back.get(batch.batch_id), batch.batch_id)
+            state, state_tip = batch_state(figures.monitor, figures.held_back.get(batch.batch_id), batch.batch_id,
+                                           drift.get(batch.batch_id))
             values = [batch.name, str(c.predicted), pct(c.auto_share), str(c.judged), pct(c.corrected_share),
                       str(c.unknown), pct(c.error_rate), drift_text(drift.get(batch.batch_id)), state]
             for col, text in enumerate(values):
