@@ -1515,10 +1515,16 @@ def test_a_long_file_name_is_cut_in_its_middle_keeping_the_numbers_that_tell_it_
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     _window, view = queue_window
-    assert view.table.textElideMode() == Qt.TextElideMode.ElideMiddle
-    option = QStyleOptionViewItem()
-    view.table.initViewItemOption(option)  # what the delegate paints with
-    assert option.textElideMode == Qt.TextElideMode.ElideMiddle
+
+    def elided(column: int) -> Qt.TextElideMode:  # as the column's delegate paints it
+        option = QStyleOptionViewItem()
+        view.table.initViewItemOption(option)  # (the view's, then the delegate's own)
+        view.table.itemDelegateForIndex(view.model.index(0, column)).initStyleOption(option, view.model.index(0, column))
+        return option.textElideMode
+
+    assert elided(view.model.COLUMNS.index("file")) == Qt.TextElideMode.ElideMiddle
+    # the reasons keep their start ("low confiden…ble new type" read worse than "low confidence · possib…")
+    assert elided(view.model.COLUMNS.index("reasons")) == Qt.TextElideMode.ElideRight
 
 
 @needs_qt

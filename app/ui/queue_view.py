@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +60,14 @@ TYPE_AHEAD = 10
 POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
 CATCH_UP_MS = 5_000  # while this app's model stores predictions, the shown queue reloads at most this often
 
+
+
+class MiddleElided(QStyledItemDelegate):
+    """A column whose text is cut in its middle (a file name keeps its end: the number that tells it apart)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 class QueueView(QueueFilterBar, QueueActions, QWidget):
     """The cross-batch re-judge queue.
@@ -138,9 +148,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setWordWrap(False)
-        # cut in the middle, as the judging list does: "particle_organic_00…" four times over looked alike, the
-        # numbers that tell them apart cut away (walk-through at 1366 x 768)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # file names cut in the middle, as the judging list does: "particle_organic_00…" four times over looked
+        # alike, the numbers that tell them apart cut away (walk-through at 1366 x 768); the rest at their end
+        self.table.setItemDelegateForColumn(QueueTableModel.COLUMNS.index("file"), MiddleElided(self.table))
         header = self.table.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
