@@ -223,3 +223,8 @@ def bench_store_queue():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def wait_on_screen(qtbot, win) -> None:
+    """Until the image on screen is drawn: a judging key on one not drawn yet judges nothing (since 2026-12-07)."""
+    qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)

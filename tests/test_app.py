@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_tiny_bundle, open_window, write_image
+from conftest import ROOT, make_tiny_bundle, open_window, wait_on_screen, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer
@@ -113,7 +113,7 @@ def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_th
         win.open_folder(first)
         qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=30_000)
         qtbot.waitUntil(lambda: win.panel.waiting.isVisible(), timeout=10_000)
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (its keys: once it shows)
+        wait_on_screen(qtbot, win)
         assert "no defect types are known" in win.panel.waiting.text()
         assert not win.panel.pick_btn.isEnabled() and win.panel.unknown_btn.isEnabled()
         _press(qtbot, win, Qt.Key.Key_C)
@@ -668,7 +668,7 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     assert not auto & set(seen) and len(set(seen)) == 3
     # an auto-judged image can still be opened and overridden with one key
     win.select(min(auto))
-    qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+    wait_on_screen(qtbot, win)
     _press(qtbot, win, Qt.Key.Key_Return)
     assert win.items[min(auto)].state == "accepted"
     win.close()

@@ -5,7 +5,7 @@ themselves (a poll every 30 s)."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_rejudge_bundle, open_window, write_image
+from conftest import make_rejudge_bundle, open_window, wait_on_screen, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
@@ -254,7 +254,7 @@ def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbo
             win.open_folder(folder)
         qtbot.waitUntil(lambda: win.presenter.claimed == dict.fromkeys(ids[6:9], "bob"), timeout=10_000)
         win.select(win.presenter.row_of(ids[5]))
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (a key judges what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 6: "next" passes over bob's three
         assert win.current_image_id == ids[9]
         with session_scope(engine) as s:  # bob lets one go, and decides the one after alice's: the next claim's
@@ -266,7 +266,7 @@ def test_a_colleagues_block_of_claims_ahead_is_known_before_next_reaches_it(qtbo
         qtbot.waitUntil(lambda: win.presenter.claimed == {ids[6]: "bob", ids[8]: "bob"}, timeout=10_000)
         qtbot.waitUntil(lambda: win.presenter.state(win.presenter.item(win.presenter.row_of(ids[10]))) == "unknown",
                         timeout=10_000)
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 10: "next" passes over bob's decided image 11
         assert win.current_image_id == ids[11]
     finally:
@@ -335,7 +335,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
         image_id = win.presenter.current_item.image.image_id
         qtbot.keyClick(win, Qt.Key.Key_U)
         win.select(win.presenter.row_of(image_id))
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)
         with session_scope(engine, action="read") as s:
             assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted"]
@@ -343,7 +343,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
             "img_0.png: your earlier judgment (unknown / new defect type) is replaced; Ctrl+Z brings it back."
         win.select(win.presenter.row_of(image_id))
         win.statusBar().clearMessage()
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again (a second press of one key): nothing said of it
         with session_scope(engine, action="read") as s:
             assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted", "accepted"]
@@ -351,7 +351,7 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
         win.select(win.presenter.row_of(image_id))
         with session_scope(engine) as s:  # a colleague judged it meanwhile: nothing replaced, nothing said of it
             repo.record_judgment(s, image_id=image_id, leaf=None, action="unknown", analyst="bob")
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_U)
         assert "replaced" not in win.statusBar().currentMessage()
     finally:
@@ -394,7 +394,7 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
         assert win.statusBar().currentMessage().startswith(agreed + "  ·  carol holds ")  # frame; walk-through)
         assert win.presenter.items[win.presenter.row_of(image_id)].judgment.decider == "bob"  # (the panel: bob's)
         win.select(win.presenter.row_of(image_id))
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # said again: recorded once
         with session_scope(engine, action="read") as s:
             assert len(repo.judgment_history(s, image_id)) == 2

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_bundle, write_image
+from conftest import make_tiny_bundle, wait_on_screen, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
@@ -223,7 +223,7 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
     win = _first_part_shown(qtbot, engine, tmp_path, monkeypatch, bundle, folder)
     qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
     first = win.current_image_id
-    qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+    wait_on_screen(qtbot, win)
     qtbot.keyClick(win, Qt.Key.Key_Return)
     assert win.presenter.item(0).state == "accepted" and win.current == 1
     release.set()
@@ -328,7 +328,7 @@ def test_an_opening_stopped_while_a_batch_is_judged_leaves_it_as_it_was(qtbot, e
         other = repo.folder_batch(s, (tmp_path / "share").resolve(), recursive=False, name="share").id
     win.service.batch_id = other  # as a part accepted on the worker thread just before the Cancel leaves it
     win.select(0)
-    qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+    wait_on_screen(qtbot, win)
     qtbot.keyClick(win, Qt.Key.Key_Return)
     assert [j.batch_id for j in win.service.history(win.items[0].image.image_id)] == [shown]
     win.close()

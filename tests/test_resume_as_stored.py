@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_bundle, open_window, write_image
+from conftest import make_tiny_bundle, open_window, wait_on_screen, write_image
 
 from app.services import batches
 from app.services.batch_presenter import BatchPresenter
@@ -164,7 +164,7 @@ def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_ar
     folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
     release = threading.Event()
     try:
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted; on the second image now
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
         _elsewhere(qtbot, win, folder)
@@ -181,7 +181,7 @@ def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_ar
         assert not release.is_set() and win.current == 1 and win.items[0].judgment.status == "accepted"
         assert win.status.progress_label.text().startswith(("Reading", "Listing"))  # it says it reads the folder
         qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (a key judges what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # judged while the folder is read
         qtbot.waitUntil(lambda: win.items[1].judgment is not None)
         release.set()
@@ -259,7 +259,7 @@ def test_the_image_on_screen_written_over_since_shows_why_not_the_other_picture(
     folder, win = _opened(qtbot, engine, tmp_path, bundle, monkeypatch)
     try:
         qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
-        qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+        wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)  # img_0 accepted; on img_1 now
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
         _elsewhere(qtbot, win, folder)

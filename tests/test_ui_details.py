@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import wait_on_screen
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QCoreApplication, Qt, QTranslator
@@ -412,7 +413,7 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         alike = ("P006_20x.png", "P007_20x.png", "P009_20x.png")  # the three most like P024 (cosine 0.74, 0.31, 0.39)
         for row in [i for i, it in enumerate(win.items) if it.image.path.endswith(alike)]:
             win.select(row)  # judged cases alike enough (SIMILAR_FLOOR): the similar-cases strip shows tiles
-            qtbot.waitUntil(lambda: win.current_image_id in win.images, timeout=10_000)  # (keys judge what shows)
+            wait_on_screen(qtbot, win)
             qtbot.keyClick(win, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: sum(it.judgment is not None for it in win.items) == 3, timeout=10_000)
         row = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P024_20x.png"))  # has a spectrum
