@@ -30,17 +30,37 @@ def _claims(db: Path) -> int:
         return c.execute("SELECT count(*) FROM claims").fetchone()[0]
 
 
+# The app with a model that takes ``LOAD_S`` seconds to load: a stop comes while the model thread is in that step.
+SLOW_LOAD = """
+import sys, time
+import app.ui.app, app.ui.workers
+from app.services.predicting import PredictingService
+app.ui.workers.STOP_WAIT_MS, app.ui.app.MODEL_LAST_WAIT_MS = 200, int(sys.argv.pop(1))
+load = PredictingService.load
+def slow_load(self, *args, **kwargs):
+    time.sleep(LOAD_S)
+    return load(self, *args, **kwargs)
+PredictingService.load = slow_load
+from app.__main__ import main
+sys.exit(main())
+"""
+LOAD_S = 4
+
+
 @contextmanager
-def _judging_window(tmp_path, bundle, images: int = 4, *, ignore_hup: bool = False):
+def _judging_window(tmp_path, bundle, images: int = 4, *, ignore_hup: bool = False, last_wait_ms: int | None = None):
     """The app in its own process on a folder of ``images``, its store's claims made (the window holds the images it
-    shows next); yields ``(process, database)`` and kills the process if the test left it running."""
+    shows next); yields ``(process, database)`` and kills the process if the test left it running. ``last_wait_ms``:
+    the model loads slowly (:data:`SLOW_LOAD`), and the app waits that long for it at its exit."""
     folder = tmp_path / "batch"
     for i in range(images):
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
     db = tmp_path / "db.sqlite"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(bundle), "--db",
+    start = ["-m", "app"] if last_wait_ms is None else \
+        ["-c", SLOW_LOAD.replace("LOAD_S", str(LOAD_S)), str(last_wait_ms)]
+    proc = subprocess.Popen([sys.executable, *start, str(folder), "--model", str(bundle), "--db",
                              f"sqlite:///{db}", "--analyst", "alice"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if ignore_hup else None)
@@ -74,6 +94,24 @@ def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tin
     assert _claims(db) == 0
     wal = db.with_name(db.name + "-wal")  # the write-ahead log folded into the file, as on a close
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+@posix_only
+@pytest.mark.parametrize("ends", [True, False], ids=["its-step-ends", "its-step-outlasts-the-wait"])
+def test_a_stop_while_the_model_is_still_loading_ends_the_process_cleanly(tmp_path, tiny_bundle, ends):
+    """Seen under load: SIGTERM while the model thread was still loading the model; the window waited 10 s for it,
+    and the process aborted at its exit ("QThread: Destroyed while thread is still running", status -6). Now the
+    app waits longer for the step, and leaves without it if it never ends; the claims go back either way."""
+    with _judging_window(tmp_path, tiny_bundle, last_wait_ms=60_000 if ends else 500) as (proc, db):
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "QThread" not in err and "Traceback" not in err, err
+    assert "waiting for the model to finish its current step" in err
+    assert ("closing without it (every judgment is saved)" in err) is not ends, err
+    assert (time.monotonic() - started < LOAD_S) is not ends  # it waited for the step, or left before its end
+    assert _claims(db) == 0
 
 
 @posix_only

@@ -35,6 +35,8 @@ from app.ui.stop_signals import close_on_stop
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 POOL_WAIT_MS = 120_000
 """How long the closing app waits for background tasks (an export of a factory's labels) before the database goes."""
+MODEL_LAST_WAIT_MS = 60_000
+"""How much longer the app waits for the model thread's step before it exits without it (:func:`end_model_thread`)."""
 LANGS = ("en", "zh_TW")
 
 
@@ -348,8 +350,10 @@ def run_app(argv: list[str]) -> int:
     # Windows' session end reaches Qt as aboutToQuit, and the process is ended right after it: the claims go back
     # there (after a close they are gone already, and this does nothing)
     app.aboutToQuit.connect(window.release_claims)
+    rc = 1
     try:
-        return _screenshot(app, window, Path(args.screenshot)) if args.screenshot else app.exec()
+        rc = _screenshot(app, window, Path(args.screenshot)) if args.screenshot else app.exec()
+        return rc
     finally:
         restore_signals()
         # The pooled connections close: SQLite folds its write-ahead log into the database file when the last one
@@ -360,6 +364,28 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
+        end_model_thread(window.worker, rc)
+
+
+def end_model_thread(worker, rc: int, wait_ms: int | None = None) -> None:
+    """Before the process exits: the model thread must have ended, or Qt aborts the process when the window's
+    thread object goes ("QThread: Destroyed while thread is still running", exit status -6 where a stop signal or
+    the close button asked a clean end; a crash report on Windows). The window waited
+    :data:`~app.ui.workers.STOP_WAIT_MS` for its current step; a step can take longer (a model still loading on a
+    busy machine, a file on a slow share): wait up to ``wait_ms`` more, saying so, and if it has still not ended,
+    leave at once with ``rc``. Everything the analyst did is in the store by then (each judgment commits when it
+    is acknowledged; the claims were given back at the close)."""
+    if not worker.isRunning():
+        return
+    wait_ms = MODEL_LAST_WAIT_MS if wait_ms is None else wait_ms
+    print(f"fma-judge: waiting for the model to finish its current step (up to {wait_ms // 1000} s)…",
+          file=sys.stderr, flush=True)
+    if worker.wait(wait_ms):
+        return
+    print("fma-judge: the model did not finish its step; closing without it (every judgment is saved)",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(rc)
 
 
 def close_for_stop(window, tries: int = 5) -> None:

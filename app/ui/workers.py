@@ -42,6 +42,9 @@ UI_GRACE_S = 0.12
 """After a key press the model thread starts no new step of work for this long (unless the image on screen has
 no prediction yet): the UI thread has the cores to itself while it paints the next image, even on a 2-core
 machine that other work keeps busy."""
+STOP_WAIT_MS = 10_000
+"""How long a closing window waits for the model thread's current step (:meth:`ModelWorker.stop`); the app waits
+longer before it exits (:func:`app.ui.app.end_model_thread`)."""
 
 
 @dataclass(order=True)
@@ -181,11 +184,13 @@ class ModelWorker(QThread):
     def cancel(self) -> None:
         self._cancel_run.set()
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Ask the thread to end after its current step, and wait for it up to :data:`STOP_WAIT_MS`; whether it
+        ended (a step can outlast the wait: a model loading on a busy machine, a file on a slow share)."""
         self._stop = True
         self._cancel_run.set()
         self._put(-1, "stop", None)
-        self.wait(10_000)
+        return self.wait(STOP_WAIT_MS)
 
     def _put(self, prio: int, kind: str, payload: Any) -> None:
         self._queue.put(_Job(prio, next(self._seq), kind, payload))
