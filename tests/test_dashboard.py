@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import io
+import itertools
 from pathlib import Path
 
 import pytest
@@ -463,10 +464,31 @@ def test_a_narrow_dashboard_keeps_its_legends_inside_and_an_empty_chart_says_why
                 assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (width, box)
                 assert ax.title.get_window_extent(renderer).y0 >= box.y1 - 1, width  # the title above it
             classes = next(ax for ax in fig.axes if ax.get_title(loc="left").startswith(
-                ("Analysts agree", "分析師同意")))
+                ("Analysts agree", "分析人員同意")))
             assert not classes.axison
-            words = {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析師判定過此模型的影像"}
+            words = {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析人員判定過此模型的影像"}
             assert [t.get_text() for t in classes.texts] == [words[lang]]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_TW"])
+def test_the_class_charts_names_never_overlap_on_a_short_dashboard(lang, taxonomy) -> None:
+    """Seen in zh_TW at 1600 x 1000: the 17 reviewed types' names were drawn over each other, the row being as high
+    as the view (each bar 11 px for a 14 px name). The row now grows with the bars; the view scrolls."""
+    from app.services.dashboard import _figure
+
+    tree = taxonomy
+    leaves = tree.leaves[:17]
+    classes = tuple(stats.ClassAgreement(leaf, 40 - k, 30 - k) for k, leaf in enumerate(leaves))
+    figures = DashboardFigures(model_version="v", period="week", utc_offset_minutes=0, overall=stats.Counts(),
+                               batches=(), periods=(), classes=classes, analysts=(),
+                               leaf_names={leaf: {lang: tree.name(leaf, lang)} for leaf in leaves})
+    with _figure(figures, lang, width_px=1200, dark=True, heading=False, row_px=240) as fig:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        chart = next(ax for ax in fig.axes if ax.get_title(loc="left").startswith(("Analysts agree", "分析人員同意")))
+        names = sorted((t.get_window_extent(renderer) for t in chart.get_yticklabels()), key=lambda b: b.y0)
+    assert len(names) == 17
+    assert all(low.y1 <= high.y0 for low, high in itertools.pairwise(names)), [(b.y0, b.y1) for b in names]
 
 
 def test_the_class_chart_says_which_classes_it_shows_of_a_150_leaf_tree() -> None:

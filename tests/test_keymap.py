@@ -41,6 +41,8 @@ def test_defaults_have_no_conflict_and_what_differs_is_kept(qapp, tmp_path: Path
     assert km.parse_keys("ctrl+z; Ctrl+Y ;") == ("Ctrl+Z", "Ctrl+Y") and km.parse_keys(",; Ctrl+,") == (",", "Ctrl+,")
     with pytest.raises(ValueError, match="is not a key"):
         km.parse_keys("Ctrl+Banana")
+    # a Chinese input method types full-width forms (seen: "N；F2" refused as "not a key")
+    assert km.parse_keys("N；F2") == ("N", "F2") and km.parse_keys("Ｃｔｒｌ＋Ｚ；，") == ("Ctrl+Z", ",")
 
 
 def test_the_dialog_refuses_a_key_for_two_actions(qtbot) -> None:

@@ -228,6 +228,23 @@ def test_a_search_that_finds_nothing_in_the_determined_subtree_points_to_tab(qtb
     assert dlg.chosen == scratches[0]
 
 
+def test_a_typo_in_the_determined_subtree_names_the_closest_and_down_takes_it(qtbot, taxonomy) -> None:
+    """Seen in zh_TW: "scrach" in a picker narrowed to a group said only "no type of the group matches · Tab"; the
+    closest names came after Tab. They are said at once, and Down widens the picker and takes the first."""
+    dlg = TaxonomyPicker(taxonomy, "en", scope="particle")
+    qtbot.addWidget(dlg)
+    qtbot.keyClicks(dlg.search, "scrach")
+    hint = dlg.hint.text()
+    assert dlg.visible_leaves() == [] and hint.startswith(f"No type of {taxonomy.name('particle', 'en')} matches · "
+                                                          "↓: the closest, ") and hint.endswith(" · Tab: all types")
+    closest = hint.split("the closest, ")[1].split(" · ")[0].split(", ")[0]
+    assert "scratch" in closest.lower(), hint
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Down)
+    assert dlg.scope is None and dlg.search.text() == closest and dlg.visible_leaves()
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert dlg.chosen is not None and taxonomy.name(dlg.chosen, "en") == closest
+
+
 def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     """Note moved to M in the shortcuts dialog: M worked and the help said M, but the button still said "Note (N)"
     and the blind hint named a "P" no action has. Buttons, the Top-5 header and the blind hint follow the keymap."""

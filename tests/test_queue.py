@@ -1386,9 +1386,60 @@ def test_a_note_refused_for_a_colleagues_in_the_queue_says_theirs_and_keeps_the_
         view.note_selected()
         view.table.clearSelection()
         view.table.selectRow(_ids(view).index(store["img1"]))
-    assert asked == [f"Note for the {len(_ids(view))} selected images:"]
+    assert asked == [f"Note for the {len(_ids(view))} selected images. One of them has a note of its own: what you "
+                     "save replaces it (Ctrl+Z in the queue brings it back)."]
     assert text.startswith("Not saved: bob changed the note meanwhile (") and "“bob note”" in text, text
     assert view.note_drafts.get(store["img1"]) == "gina note"
+
+
+@needs_qt
+def test_a_note_on_several_images_shows_the_note_they_share_or_says_it_replaces_theirs(qtbot, queue_window, engine,
+                                                                                        store, monkeypatch) -> None:
+    """Seen: a second note on four images noted together opened an empty editor, and saving replaced their notes
+    without a word. The editor now opens on the note they share; where they differ the prompt says how many notes
+    saving replaces; and a colleague's note written while the editor is open is never replaced unseen."""
+    from app.ui.note_dialog import NoteDialog
+
+    _window, view = queue_window
+    ids = _ids(view)
+    asked, answers = [], ["same note", "second note", None]
+
+    def ask(_parent, _name, current, *_a, **k):
+        asked.append((current, k.get("prompt")))
+        return answers.pop(0)
+
+    monkeypatch.setattr(NoteDialog, "ask", staticmethod(ask))
+
+    def notes() -> dict[int, str]:
+        with session_scope(engine, action="read") as s:
+            return repo.current_notes(s, ids)
+
+    view.table.selectAll()
+    view.note_selected()  # none had a note
+    assert notes() == dict.fromkeys(ids, "same note")
+    view.table.selectAll()
+    view.note_selected()  # the note they share, in the editor
+    plain = f"Note for the {len(ids)} selected images:"
+    assert asked == [("", plain), ("same note", plain)]
+    assert notes() == dict.fromkeys(ids, "second note")
+    with session_scope(engine) as s:
+        repo.note_images(s, ids[:2], "bob's own", analyst="bob")
+    view.table.selectAll()
+    view.note_selected()  # cancelled
+    assert asked[-1] == ("", f"Note for the {len(ids)} selected images. {len(ids)} of them have notes of their own: "
+                             "what you save replaces them (Ctrl+Z in the queue brings them back).")
+
+    def typed_while_bob_wrote(*_a, **_k):  # bob notes one of the images while the editor is open
+        with session_scope(engine) as s:
+            repo.note_images(s, [ids[-1]], "bob again", analyst="bob")
+        return "third note"
+
+    monkeypatch.setattr(NoteDialog, "ask", staticmethod(typed_while_bob_wrote))
+    view.table.selectAll()
+    view.note_selected()
+    assert notes() == {**dict.fromkeys(ids, "second note"), ids[0]: "bob's own", ids[1]: "bob's own",
+                       ids[-1]: "bob again"}  # nothing written over what bob wrote
+    assert view.status_label.text().startswith("Not saved: bob changed the note meanwhile ("), view.status_label.text()
 
 
 @needs_qt

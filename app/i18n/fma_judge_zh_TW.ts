@@ -254,7 +254,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Drift</source>
-        <translation>偏移</translation>
+        <translation>漂移</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="127"/>
@@ -264,7 +264,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Spot checks</source>
-        <translation>抽查</translation>
+        <translation>盲判抽查</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="129"/>
@@ -285,7 +285,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="142"/>
         <source>Analyst</source>
-        <translation>分析師</translation>
+        <translation>分析人員</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="149"/>
@@ -300,7 +300,7 @@
     <message>
         <location filename="../ui/dashboard_view.py" line="151"/>
         <source>Analysts</source>
-        <translation>分析師</translation>
+        <translation>分析人員</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="179"/>
@@ -510,27 +510,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="398"/>
+        <location filename="../ui/style.py" line="404"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="402"/>
+        <location filename="../ui/style.py" line="408"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="405"/>
+        <location filename="../ui/style.py" line="411"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="407"/>
+        <location filename="../ui/style.py" line="413"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="409"/>
+        <location filename="../ui/style.py" line="415"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -566,107 +566,107 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="129"/>
+        <location filename="../ui/style.py" line="135"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="130"/>
+        <location filename="../ui/style.py" line="136"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="131"/>
+        <location filename="../ui/style.py" line="137"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="132"/>
+        <location filename="../ui/style.py" line="138"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="133"/>
+        <location filename="../ui/style.py" line="139"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="134"/>
+        <location filename="../ui/style.py" line="140"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="136"/>
+        <location filename="../ui/style.py" line="142"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="137"/>
+        <location filename="../ui/style.py" line="143"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="138"/>
+        <location filename="../ui/style.py" line="144"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="139"/>
+        <location filename="../ui/style.py" line="145"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="140"/>
+        <location filename="../ui/style.py" line="146"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="141"/>
+        <location filename="../ui/style.py" line="147"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="142"/>
+        <location filename="../ui/style.py" line="148"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="143"/>
+        <location filename="../ui/style.py" line="149"/>
         <source>its file holds another picture now</source>
         <translation>此檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="185"/>
+        <location filename="../ui/style.py" line="191"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="190"/>
+        <location filename="../ui/style.py" line="196"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="192"/>
+        <location filename="../ui/style.py" line="198"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="193"/>
+        <location filename="../ui/style.py" line="199"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="196"/>
+        <location filename="../ui/style.py" line="202"/>
         <source>the same picture as {name}: the batch holds it once, under that name</source>
         <translation>與 {name} 是同一張影像：批次只收錄一次，以該檔名列出</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="200"/>
+        <location filename="../ui/style.py" line="206"/>
         <source>image too large: {width} x {height} pixels ({n} million) is over the limit of {limit} million pixels</source>
         <translation>影像過大：{width} × {height} 像素（{n} 百萬），超過 {limit} 百萬像素的上限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="205"/>
+        <location filename="../ui/style.py" line="211"/>
         <source>corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels its header claims</source>
         <translation>影像損毀或不完整：{nbytes} 位元組的 JPEG 容納不了其標頭所稱的 {width} × {height} 像素</translation>
     </message>
@@ -696,12 +696,12 @@
     <message>
         <location filename="../ui/help_overlay.py" line="45"/>
         <source>Another defect on the image: add a type / take off the last</source>
-        <translation>影像上的另一個缺陷：加入一個類別 / 移除最後一個</translation>
+        <translation>影像上的另一個缺陷：加入一個類別／移除最後一個</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="47"/>
         <source>Mark as unknown / new defect type</source>
-        <translation>標記為未知／新缺陷類別</translation>
+        <translation>標記為未知／新類別</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="48"/>
@@ -786,7 +786,7 @@
     <message>
         <location filename="../ui/help_overlay.py" line="65"/>
         <source>Image list shown / hidden (more room for the image)</source>
-        <translation>顯示 / 隱藏影像清單（讓影像有更多空間）</translation>
+        <translation>顯示／隱藏影像清單（讓影像有更多空間）</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="66"/>
@@ -857,263 +857,263 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="381"/>
+        <location filename="../ui/style.py" line="387"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="325"/>
-        <location filename="../ui/style.py" line="385"/>
+        <location filename="../ui/style.py" line="391"/>
         <source>unknown / new defect type</source>
-        <translation>未知／新缺陷類別</translation>
+        <translation>未知／新類別</translation>
     </message>
 </context>
 <context>
     <name>Keys</name>
     <message>
-        <location filename="../ui/keymap.py" line="44"/>
+        <location filename="../ui/keymap.py" line="45"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="45"/>
+        <location filename="../ui/keymap.py" line="46"/>
         <source>Choose Top-{k}</source>
         <translation>選擇第 {k} 名</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="46"/>
+        <location filename="../ui/keymap.py" line="47"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="47"/>
+        <location filename="../ui/keymap.py" line="48"/>
         <source>Add another defect type to the image</source>
         <translation>為影像加入另一個缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="48"/>
+        <location filename="../ui/keymap.py" line="49"/>
         <source>Take off the image&apos;s last added defect type</source>
         <translation>移除影像最後加入的缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="49"/>
+        <location filename="../ui/keymap.py" line="50"/>
         <source>Mark as unknown / new defect type</source>
-        <translation>標為未知／新缺陷類別</translation>
+        <translation>標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="50"/>
+        <location filename="../ui/keymap.py" line="51"/>
         <source>Add a note</source>
         <translation>加註記</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="51"/>
+        <location filename="../ui/keymap.py" line="52"/>
         <source>Previous image</source>
         <translation>上一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="52"/>
+        <location filename="../ui/keymap.py" line="53"/>
         <source>Next image</source>
         <translation>下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>First image</source>
         <translation>第一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>Last image</source>
         <translation>最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>One page up</source>
         <translation>上一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>One page down</source>
         <translation>下一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Undo</source>
         <translation>復原</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Heatmap on / off</source>
         <translation>熱圖開／關</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Why this type?</source>
         <translation>為何是此類別？</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Reference images of the Top-1 and Top-2 types</source>
         <translation>第一與第二候選類別的參考影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>FTIR spectrum: the next reference over it</source>
         <translation>FTIR 光譜：疊上下一個參考光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>FTIR spectrum: the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="67"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="67"/>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="68"/>
+        <location filename="../ui/keymap.py" line="69"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="69"/>
+        <location filename="../ui/keymap.py" line="70"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="70"/>
+        <location filename="../ui/keymap.py" line="71"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="71"/>
+        <location filename="../ui/keymap.py" line="72"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="72"/>
+        <location filename="../ui/keymap.py" line="73"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="74"/>
+        <location filename="../ui/keymap.py" line="75"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="75"/>
+        <location filename="../ui/keymap.py" line="76"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="76"/>
+        <location filename="../ui/keymap.py" line="77"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="77"/>
+        <location filename="../ui/keymap.py" line="78"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="78"/>
+        <location filename="../ui/keymap.py" line="79"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="79"/>
+        <location filename="../ui/keymap.py" line="80"/>
         <source>Open image files</source>
         <translation>開啟影像檔案</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="80"/>
+        <location filename="../ui/keymap.py" line="81"/>
         <source>Choose a model</source>
         <translation>選擇模型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="81"/>
+        <location filename="../ui/keymap.py" line="82"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="82"/>
+        <location filename="../ui/keymap.py" line="83"/>
         <source>Settings: language, analyst, keys, scale bar</source>
         <translation>設定：語言、分析人員、按鍵、比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="83"/>
+        <location filename="../ui/keymap.py" line="84"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="84"/>
+        <location filename="../ui/keymap.py" line="85"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="85"/>
+        <location filename="../ui/keymap.py" line="86"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="86"/>
+        <location filename="../ui/keymap.py" line="87"/>
         <source>Image list shown / hidden</source>
-        <translation>顯示 / 隱藏影像清單</translation>
+        <translation>顯示／隱藏影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="87"/>
+        <location filename="../ui/keymap.py" line="88"/>
         <source>Files left out of the batch, and why</source>
         <translation>未加入批次的檔案及原因</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="88"/>
+        <location filename="../ui/keymap.py" line="89"/>
         <source>Close the notices over the image</source>
         <translation>關閉影像上方的通知</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="89"/>
+        <location filename="../ui/keymap.py" line="90"/>
         <source>Do what the notice over the image offers (Load it, Back to it)</source>
         <translation>執行影像上方通知提供的動作（載入、回到該影像）</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="91"/>
+        <location filename="../ui/keymap.py" line="92"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="92"/>
+        <location filename="../ui/keymap.py" line="93"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="162"/>
+        <location filename="../ui/keymap.py" line="164"/>
         <source>{part!r} is not a key</source>
-        <translation>{part!r} 不是按鍵</translation>
+        <translation>{part!r} 不是有效的按鍵</translation>
     </message>
     <message>
         <location filename="../ui/keys_dialog.py" line="30"/>
@@ -1256,13 +1256,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="241"/>
+        <location filename="../ui/app.py" line="243"/>
         <location filename="../ui/side_actions.py" line="264"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="176"/>
+        <location filename="../ui/app.py" line="178"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1271,7 +1271,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="187"/>
+        <location filename="../ui/app.py" line="189"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1280,47 +1280,47 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="417"/>
+        <location filename="../ui/app.py" line="443"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="306"/>
+        <location filename="../ui/app.py" line="308"/>
         <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
         <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="312"/>
+        <location filename="../ui/app.py" line="314"/>
         <source>{n} sessions were not closed: ended from outside, or the power went</source>
         <translation>{n} 個工作階段未正常關閉：被外部結束，或電源中斷</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="315"/>
+        <location filename="../ui/app.py" line="317"/>
         <source>it was not closed: ended from outside, or the power went</source>
         <translation>程式未正常關閉：被外部結束，或電源中斷</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="316"/>
+        <location filename="../ui/app.py" line="318"/>
         <source>The session started {when} ended unexpectedly ({what}); every judgment and note shown as saved is in the database. Details: {path}</source>
         <translation>於 {when} 開始的工作階段意外結束（{what}）；畫面上顯示已儲存的判定與註記都在資料庫中。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="325"/>
+        <location filename="../ui/app.py" line="327"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="329"/>
+        <location filename="../ui/app.py" line="331"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="334"/>
+        <location filename="../ui/app.py" line="336"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="342"/>
+        <location filename="../ui/app.py" line="344"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -2262,52 +2262,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="151"/>
+        <location filename="../ui/style.py" line="157"/>
         <source>{why}: the folder is being read again. A file renamed since shows under its new name once it is read.</source>
         <translation>{why}：正在重新讀取資料夾。之後改名的檔案在讀到時會以新名稱顯示。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="154"/>
+        <location filename="../ui/style.py" line="160"/>
         <source>{why}: not reached now (a network share away?). It is read again when you come back to this image; nothing can be judged on it until it shows.</source>
         <translation>{why}：目前無法存取（網路共用資料夾未連線？）。回到此影像時會再讀取一次；影像顯示前無法判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="161"/>
+        <location filename="../ui/style.py" line="167"/>
         <source>Its file holds another picture now (listed at the end of the batch): this image cannot be shown, and what was judged on it stays.</source>
         <translation>此檔案現在是另一張影像（列在本批次最後）：這張影像無法顯示，已做的判定保留。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="172"/>
+        <location filename="../ui/style.py" line="178"/>
         <source>Reading {file}…</source>
         <translation>正在讀取 {file}…</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="306"/>
+        <location filename="../ui/style.py" line="312"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="309"/>
+        <location filename="../ui/style.py" line="315"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="312"/>
+        <location filename="../ui/style.py" line="318"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="416"/>
+        <location filename="../ui/style.py" line="422"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="418"/>
+        <location filename="../ui/style.py" line="424"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="420"/>
+        <location filename="../ui/style.py" line="426"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2317,12 +2317,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>發生錯誤，剛才的按鍵或點擊所要求的動作可能沒有完成（{what}）。已儲存的判定都保留。詳細資訊：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/workers.py" line="241"/>
+        <location filename="../ui/workers.py" line="246"/>
         <source>Predictions not saved: {msg}</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/workers.py" line="334"/>
+        <location filename="../ui/workers.py" line="339"/>
         <source>Prediction not saved: {msg}</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
@@ -2374,7 +2374,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/main_window.py" line="92"/>
         <location filename="../ui/prediction_panel.py" line="448"/>
         <source>unknown / new defect type</source>
-        <translation>未知／新缺陷類別</translation>
+        <translation>未知／新類別</translation>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="93"/>
@@ -2383,7 +2383,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="320"/>
+        <location filename="../ui/queue_view.py" line="330"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2535,32 +2535,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="240"/>
+        <location filename="../ui/style.py" line="246"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="242"/>
+        <location filename="../ui/style.py" line="248"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="246"/>
+        <location filename="../ui/style.py" line="252"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="248"/>
+        <location filename="../ui/style.py" line="254"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="250"/>
+        <location filename="../ui/style.py" line="256"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="252"/>
+        <location filename="../ui/style.py" line="258"/>
         <source>Not predicted yet: the model did not reach its file (a network share away?). It is predicted once the file is read again.</source>
         <translation>尚未預測：模型無法存取其檔案（網路共用資料夾未連線？）。檔案再次讀取後即會預測。</translation>
     </message>
@@ -2568,42 +2568,42 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="60"/>
+        <location filename="../ui/style.py" line="66"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="61"/>
+        <location filename="../ui/style.py" line="67"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="62"/>
+        <location filename="../ui/style.py" line="68"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="63"/>
+        <location filename="../ui/style.py" line="69"/>
         <source>spot check</source>
-        <translation>抽查</translation>
+        <translation>盲判抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="65"/>
+        <location filename="../ui/style.py" line="71"/>
         <source>auto-judging of its type paused</source>
         <translation>此類別的自動判定已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="66"/>
+        <location filename="../ui/style.py" line="72"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="67"/>
+        <location filename="../ui/style.py" line="73"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="68"/>
+        <location filename="../ui/style.py" line="74"/>
         <source>a blind check: the model&apos;s call is hidden until you judge it</source>
         <translation>盲判抽查：判定前不顯示模型的判斷</translation>
     </message>
@@ -2826,57 +2826,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="180"/>
+        <location filename="../ui/queue_view.py" line="190"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="183"/>
+        <location filename="../ui/queue_view.py" line="193"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="184"/>
+        <location filename="../ui/queue_view.py" line="194"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="185"/>
+        <location filename="../ui/queue_view.py" line="195"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="186"/>
+        <location filename="../ui/queue_view.py" line="196"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="190"/>
+        <location filename="../ui/queue_view.py" line="200"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="191"/>
+        <location filename="../ui/queue_view.py" line="201"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="192"/>
+        <location filename="../ui/queue_view.py" line="202"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="243"/>
+        <location filename="../ui/queue_view.py" line="253"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="342"/>
+        <location filename="../ui/queue_view.py" line="352"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="460"/>
+        <location filename="../ui/queue_view.py" line="470"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -2902,8 +2902,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="362"/>
-        <location filename="../ui/queue_view.py" line="345"/>
-        <location filename="../ui/queue_view.py" line="365"/>
+        <location filename="../ui/queue_view.py" line="355"/>
+        <location filename="../ui/queue_view.py" line="375"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2945,22 +2945,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="435"/>
+        <location filename="../ui/queue_view.py" line="445"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="452"/>
+        <location filename="../ui/queue_view.py" line="462"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="456"/>
+        <location filename="../ui/queue_view.py" line="466"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="454"/>
+        <location filename="../ui/queue_view.py" line="464"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2995,17 +2995,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="458"/>
+        <location filename="../ui/queue_view.py" line="468"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="463"/>
+        <location filename="../ui/queue_view.py" line="473"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="468"/>
+        <location filename="../ui/queue_view.py" line="478"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3160,57 +3160,67 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="460"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="468"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="472"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="473"/>
+        <location filename="../ui/queue_actions.py" line="471"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="472"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="475"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="485"/>
+        <location filename="../ui/queue_actions.py" line="488"/>
+        <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
+        <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="491"/>
+        <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
+        <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="501"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="489"/>
+        <location filename="../ui/queue_actions.py" line="505"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="490"/>
+        <location filename="../ui/queue_actions.py" line="506"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="510"/>
+        <location filename="../ui/queue_actions.py" line="526"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="511"/>
+        <location filename="../ui/queue_actions.py" line="527"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3219,57 +3229,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="525"/>
+        <location filename="../ui/queue_actions.py" line="541"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="528"/>
+        <location filename="../ui/queue_actions.py" line="544"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="532"/>
+        <location filename="../ui/queue_actions.py" line="548"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="543"/>
+        <location filename="../ui/queue_actions.py" line="559"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="547"/>
+        <location filename="../ui/queue_actions.py" line="563"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="550"/>
+        <location filename="../ui/queue_actions.py" line="566"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="554"/>
+        <location filename="../ui/queue_actions.py" line="570"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="556"/>
+        <location filename="../ui/queue_actions.py" line="572"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="568"/>
+        <location filename="../ui/queue_actions.py" line="584"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="574"/>
+        <location filename="../ui/queue_actions.py" line="590"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="577"/>
+        <location filename="../ui/queue_actions.py" line="593"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3277,22 +3287,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="221"/>
+        <location filename="../ui/style.py" line="227"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類別的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="224"/>
+        <location filename="../ui/style.py" line="230"/>
         <source>this type is always re-judged: calibration could not show purity {limit} for it (too few of its images, or too many wrong)</source>
         <translation>此類別一律複判：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="229"/>
+        <location filename="../ui/style.py" line="235"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類別分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="232"/>
+        <location filename="../ui/style.py" line="238"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3448,7 +3458,7 @@ Similarity {sim:.3f}</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="169"/>
+        <location filename="../ui/picker.py" line="170"/>
         <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -3517,177 +3527,177 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="286"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="286"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="293"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="293"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="288"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="288"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="289"/>
+        <location filename="../ui/style.py" line="295"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="293"/>
+        <location filename="../ui/style.py" line="299"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="290"/>
+        <location filename="../ui/style.py" line="296"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="291"/>
+        <location filename="../ui/style.py" line="297"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="345"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>the server refused this login the rights it needs on the database (its tables, or the database itself); ask its administrator to grant them</source>
         <translation>伺服器未給此登入帳號使用資料庫（其資料表或資料庫本身）所需的權限；請資料庫管理員授予</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="350"/>
+        <location filename="../ui/style.py" line="356"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="348"/>
+        <location filename="../ui/style.py" line="354"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="333"/>
+        <location filename="../ui/style.py" line="339"/>
         <source>the server needs a password and none was given; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器需要密碼，但未提供；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="336"/>
+        <location filename="../ui/style.py" line="342"/>
         <source>the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器拒絕了密碼；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="340"/>
+        <location filename="../ui/style.py" line="346"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="341"/>
+        <location filename="../ui/style.py" line="347"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="342"/>
+        <location filename="../ui/style.py" line="348"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="353"/>
+        <location filename="../ui/style.py" line="359"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="355"/>
+        <location filename="../ui/style.py" line="361"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="357"/>
+        <location filename="../ui/style.py" line="363"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="359"/>
+        <location filename="../ui/style.py" line="365"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="359"/>
+        <location filename="../ui/style.py" line="365"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="360"/>
+        <location filename="../ui/style.py" line="366"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="360"/>
+        <location filename="../ui/style.py" line="366"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="361"/>
+        <location filename="../ui/style.py" line="367"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="362"/>
+        <location filename="../ui/style.py" line="368"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="363"/>
+        <location filename="../ui/style.py" line="369"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="368"/>
+        <location filename="../ui/style.py" line="374"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="371"/>
+        <location filename="../ui/style.py" line="377"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="325"/>
+        <location filename="../ui/style.py" line="331"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="327"/>
+        <location filename="../ui/style.py" line="333"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="366"/>
+        <location filename="../ui/style.py" line="372"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="329"/>
+        <location filename="../ui/style.py" line="335"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="331"/>
+        <location filename="../ui/style.py" line="337"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>
@@ -3695,63 +3705,68 @@ Similarity {sim:.3f}</source>
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="49"/>
+        <location filename="../ui/picker.py" line="50"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="131"/>
+        <location filename="../ui/picker.py" line="132"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="137"/>
+        <location filename="../ui/picker.py" line="138"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="152"/>
-        <location filename="../ui/picker.py" line="219"/>
+        <location filename="../ui/picker.py" line="153"/>
+        <location filename="../ui/picker.py" line="220"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="161"/>
+        <location filename="../ui/picker.py" line="162"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="221"/>
+        <location filename="../ui/picker.py" line="222"/>
         <source>{n} types match · Enter: choose · ↑↓: move</source>
         <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="222"/>
+        <location filename="../ui/picker.py" line="223"/>
         <source>1 type matches · Enter: choose</source>
         <translation>1 個類別相符 · Enter：選取</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="224"/>
+        <location filename="../ui/picker.py" line="227"/>
+        <source>No type of {node} matches · ↓: the closest, {names} · Tab: all types</source>
+        <translation>{node} 內沒有相符的類別 · ↓：最接近的：{names} · Tab：全部類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="229"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="228"/>
+        <location filename="../ui/picker.py" line="232"/>
         <source>No type matches · ↓: the closest, {names}</source>
-        <translation>沒有相符的類別 · ↓：最接近的，{names}</translation>
+        <translation>沒有相符的類別 · ↓：最接近的：{names}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="229"/>
+        <location filename="../ui/picker.py" line="233"/>
         <source>No type matches · a kind outside the tree: Esc, then {key}</source>
         <translation>沒有相符的類別 · 不在類別樹中的缺陷：按 Esc，再按 {key}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="230"/>
+        <location filename="../ui/picker.py" line="234"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="307"/>
+        <location filename="../ui/picker.py" line="311"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

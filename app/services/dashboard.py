@@ -192,21 +192,21 @@ _TEXT: dict[str, dict[str, str]] = {
     "auto": {"en": "auto-judged", "zh_TW": "自動判定"},
     "corrected": {"en": "corrected by analysts", "zh_TW": "人工更正"},
     "error": {"en": "model error", "zh_TW": "模型錯誤"},
-    "classes": {"en": "Analysts agree with the predicted class", "zh_TW": "分析師同意預測類別的比例"},
+    "classes": {"en": "Analysts agree with the predicted class", "zh_TW": "分析人員同意預測類別的比例"},
     "classes_some": {"en": "Analysts agree with the predicted class (the {n} most reviewed of {total})",
-                     "zh_TW": "分析師同意預測類別的比例（審閱最多的 {n} 類，共 {total} 類）"},
-    "kappa": {"en": "Agreement between analysts (Cohen's κ)", "zh_TW": "分析師之間的一致性（Cohen's κ）"},
-    "analyst_a": {"en": "Analyst", "zh_TW": "分析師"},
-    "analyst_b": {"en": "Analyst", "zh_TW": "分析師"},
+                     "zh_TW": "分析人員同意預測類別的比例（審閱最多的 {n} 類，共 {total} 類）"},
+    "kappa": {"en": "Agreement between analysts (Cohen's κ)", "zh_TW": "分析人員之間的一致性（Cohen's κ）"},
+    "analyst_a": {"en": "Analyst", "zh_TW": "分析人員"},
+    "analyst_b": {"en": "Analyst", "zh_TW": "分析人員"},
     "images": {"en": "Images", "zh_TW": "影像數"},
     "observed": {"en": "Agreement", "zh_TW": "一致率"},
     "no_data": {"en": "No data yet", "zh_TW": "尚無資料"},
     "kappa_note": {
         "en": "κ: 1 = full agreement, 0 = no better than chance. Each analyst's latest own decision per image.",
-        "zh_TW": "κ：1 = 完全一致，0 = 與隨機相同。取每位分析師對每張影像最新的判定。",
+        "zh_TW": "κ：1 = 完全一致，0 = 與隨機相同。取每位分析人員對每張影像最新的判定。",
     },
-    "no_pairs": {"en": "No image was judged by two analysts yet", "zh_TW": "尚無兩位分析師都判定過的影像"},
-    "no_reviews": {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析師判定過此模型的影像"},
+    "no_pairs": {"en": "No image was judged by two analysts yet", "zh_TW": "尚無兩位分析人員都判定過的影像"},
+    "no_reviews": {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析人員判定過此模型的影像"},
     "share": {"en": "share", "zh_TW": "比例"},
 }
 
@@ -289,6 +289,9 @@ HEADING_PX = 64
 
 MIN_ROW_PX = 240
 """The least height of a row of the dashboard's charts (their legends, bars and axes still read)."""
+CLASS_LINE_PX, CLASS_CHART_PX = 19, 90
+"""The class chart's height per bar (a 9-point name, Chinese included, with room between) and for its title and
+axis: its row is at least that high."""
 
 
 def render_dashboard_png(
@@ -342,13 +345,16 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
         chart_px = (width_px * 0.62 - (HEADING_PX if heading else 0)) / 2
         if row_px is not None:
             chart_px = min(chart_px, max(MIN_ROW_PX, row_px))
-        height_px = 2 * chart_px + (HEADING_PX if heading else 0)
+        shown = min(MAX_CLASSES, sum(1 for c in figures.classes if c.reviewed))  # the class chart's bars: the
+        # lower row grows to give each its line (17 Chinese names on a 240 px row were drawn over each other)
+        lower_px = max(chart_px, shown * CLASS_LINE_PX + CLASS_CHART_PX)
+        height_px = chart_px + lower_px + (HEADING_PX if heading else 0)
         fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor=bg, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.12, hspace=0.06, wspace=0.06)
         FigureCanvasAgg(fig)
         # The heading row is HEADING_PX high whatever the width (a share of the height was too little for
         # two lines on narrow charts); the summary hangs below the title's own box, so they never overlap.
-        rows = [HEADING_PX / chart_px, 1, 1] if heading else [1, 1]
+        rows = [HEADING_PX / chart_px, 1, lower_px / chart_px] if heading else [1, lower_px / chart_px]
         grid_spec = fig.add_gridspec(len(rows), 2, height_ratios=rows)
         first = len(rows) - 2
         if heading:

@@ -234,13 +234,21 @@ class QueueService:
             self._remember(records)
         return records
 
-    def note(self, image_ids: Iterable[int], note: str | None, *, seen: str | None = None) -> list[JudgmentRecord]:
+    def notes(self, image_ids: Iterable[int]) -> dict[int, str]:
+        """The images' current notes (images without one are absent), read when N opens the editor."""
+        with session_scope(self.engine, action="read") as s:
+            return repo.current_notes(s, list(image_ids))
+
+    def note(self, image_ids: Iterable[int], note: str | None, *, seen: str | Mapping[int, str] | None = None
+             ) -> list[JudgmentRecord]:
         """Set the note of every image (blank: remove it); each keeps its decision, or stays waiting. ``seen``: the
-        one image's note as the editor showed it; a colleague's written since is never replaced unseen."""
+        notes as the analyst saw them when the editor opened (one image: its note; several: by image id, "" for
+        none); a colleague's written since is never replaced unseen (:class:`JudgmentConflictError`)."""
         ids = list(image_ids)
+        expect = None if seen is None else dict(seen) if isinstance(seen, Mapping) else \
+            {ids[0]: seen} if len(ids) == 1 else None
         with session_scope(self.engine) as s:
-            records = repo.note_images(s, ids, note, analyst=self.analyst,
-                                       expect_notes={ids[0]: seen} if seen is not None and len(ids) == 1 else None)
+            records = repo.note_images(s, ids, note, analyst=self.analyst, expect_notes=expect)
         if records:
             self._remember(records)
         return records

@@ -32,7 +32,7 @@ from shiboken6 import isValid
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
-from app.ui.style import WINDOW_STYLE, listed, store_line, window_shortcuts
+from app.ui.style import WINDOW_STYLE, cjk_joined, listed, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
 STALE_AFTER_S = 30.0
@@ -359,7 +359,7 @@ class DashboardView(QWidget):
             names = {leaf: figures.leaf_name(leaf, self.lang) for leaf in report.paused_leaves()}
             note += " " + pause_advice(report, getattr(figures, "bundle_path", None), getattr(figures, "db_arg", None),
                                        names, {str(b.batch_id): b.name for b in getattr(figures, "batches", ())})
-        self.monitor_note.setText(note)
+        self.monitor_note.setText(cjk_joined(note))
 
     def _floors(self, figures: DashboardFigures, floors: Mapping[str, float]) -> str:
         """"crack 93.1%, scratch 95.7%": the leaves with a floor under the target, the lowest first."""

@@ -8,6 +8,7 @@ The settings hold only what differs from the defaults: ``keys/<action id>`` = th
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -150,13 +151,14 @@ def pressed_key(event: QKeyEvent) -> str:
 
 
 def parse_keys(text: str) -> tuple[str, ...]:
-    """``"Ctrl+Z; Ctrl+Y"`` -> ("Ctrl+Z", "Ctrl+Y").
+    """``"Ctrl+Z; Ctrl+Y"`` -> ("Ctrl+Z", "Ctrl+Y"). Full-width forms, which a Chinese input method types, are read
+    as their ASCII ones ("N；F2", "Ｃｔｒｌ＋Ｚ": it answered "'N；F2' is not a key").
 
     Raises:
         ValueError: a part that is no key (the message names it).
     """
     keys = []
-    for part in (p for p in text.split(";") if p.strip()):
+    for part in (p for p in unicodedata.normalize("NFKC", text).split(";") if p.strip()):
         key = normalized(part)
         if not key:
             raise ValueError(QCoreApplication.translate("Keys", "{part!r} is not a key").replace(

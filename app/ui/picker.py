@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.ui.style import listed
 from models.taxonomy import Taxonomy
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -221,11 +222,14 @@ class TaxonomyPicker(QDialog):
             self._say(self.tr("{n} types match · Enter: choose · ↑↓: move").format(n=len(leaves))
                       if len(leaves) > 1 else self.tr("1 type matches · Enter: choose"))
         elif self.scope is not None:  # an empty subtree said nothing: the type may be elsewhere in the tree
-            self._say(self.tr("No type of {node} matches · Tab: all types").format(
-                node=self.taxonomy.name(self.scope, self.lang)), warn=True)
+            close = self.close_names(text)  # (a typo found nothing and named nothing until Tab: seen)
+            node = self.taxonomy.name(self.scope, self.lang)
+            self._say(self.tr("No type of {node} matches · ↓: the closest, {names} · Tab: all types").format(
+                node=node, names=listed(close)) if close else
+                self.tr("No type of {node} matches · Tab: all types").format(node=node), warn=True)
         else:
             close = self.close_names(text)
-            self._say(self.tr("No type matches · ↓: the closest, {names}").format(names=", ".join(close)) if close
+            self._say(self.tr("No type matches · ↓: the closest, {names}").format(names=listed(close)) if close
                       else self.tr("No type matches · a kind outside the tree: Esc, then {key}").format(
                           key=self.unknown_key) if self.unknown_key else self.tr("No type matches"), warn=True)
 
@@ -252,7 +256,7 @@ class TaxonomyPicker(QDialog):
     def close_names(self, text: str, n: int = 3) -> list[str]:
         """The names (in the UI language) of the types nearest to what was typed, when nothing matches it
         ("aluminum", "scrach"): a typo or another spelling found nothing and said nothing more."""
-        pool: dict[str, str] = {}  # (said only with nothing matched in the whole tree: a scope says Tab first)
+        pool: dict[str, str] = {}  # (over the whole tree: in a scope, Down widens it to take the closest)
         for leaf, words in self._own.items():
             for word in words:
                 for part in (word, *word.split()):
@@ -328,8 +332,9 @@ class TaxonomyPicker(QDialog):
         if not leaves:
             # a typo: Down takes the closest name into the search, where it matches and Enter chooses it (the
             # hint named it and no key took it: "crak" had to be typed again)
-            close = self.close_names(self.search.text()) if self.search.text().strip() and self.scope is None else []
+            close = self.close_names(self.search.text()) if self.search.text().strip() else []
             if close and key == Qt.Key.Key_Down:
+                self.widen()  # (the closest may be a type outside the scope)
                 self.search.setText(close[0])
             return
         idx = self.tree.currentIndex()

@@ -457,24 +457,40 @@ class QueueActions:
         if not rows or self.service.read_only is not None:
             return
         name = Path(rows[0].path).name
-        prompt = None if len(rows) == 1 else QCoreApplication.translate(  # (one sentence: in Chinese "…影像 的註記"
-            "Queue", "Note for the {n} selected images:").format(n=len(rows))  # had a space inside it)
-        detail = self.service.detail(rows[0].image_id, rows[0].prediction_id) if len(rows) == 1 else None
-        current = (detail.note if detail is not None else "") or ""  # read now: the pane's copy may be older
-        key = rows[0].image_id if len(rows) == 1 else tuple(sorted(r.image_id for r in rows))  # one: the window's
+        ids = [r.image_id for r in rows]
+        seen = self.service.notes(ids)  # read now: the pane's copy may be older
+        current, prompt = self._note_prompt(ids, seen)
+        key = ids[0] if len(rows) == 1 else tuple(sorted(ids))  # one: the window's
         note = NoteDialog.ask(self, name, current, self.note_drafts, key, prompt=prompt)
         if note is None:
             if key in self.note_drafts:
                 self.status_label.setText(QCoreApplication.translate(
                     "Queue", "The note was not saved: N on the same selection brings your text back."))
-        elif not self._judge(lambda: self.service.note([r.image_id for r in rows], note,
-                                                       seen=current if len(rows) == 1 else None),
+        elif not self._judge(lambda: self.service.note(ids, note, seen={i: seen.get(i, "") for i in ids}),
                              *((QCoreApplication.translate("Queue", "Noted 1 image"),
                                 QCoreApplication.translate("Queue", "Noted {n} images")) if note.strip() else
                                (QCoreApplication.translate("Queue", "Removed the note of 1 image"),
                                 QCoreApplication.translate("Queue", "Removed the note of {n} images")))):
             self.note_drafts.keep(key, note, current)  # the store refused it: the text waits for the next N
         self.active_view().setFocus()
+
+    @staticmethod
+    def _note_prompt(ids: list[int], notes: dict[int, str]) -> tuple[str, str | None]:
+        """``(text the editor opens on, its prompt)`` for a note on ``ids`` (None: the one image's own prompt).
+        Several images opened on an empty editor, which said nothing of their notes, and saving replaced them
+        (seen: a second note on four noted images); now the editor opens on the note they share, or the prompt
+        says how many have one that saving replaces."""
+        shared = set(notes.values())
+        if len(ids) == 1 or not notes or (len(shared) == 1 and len(notes) == len(ids)):
+            return next(iter(shared), ""), None if len(ids) == 1 else QCoreApplication.translate(
+                "Queue", "Note for the {n} selected images:").format(n=len(ids))  # (one sentence: in Chinese
+        if len(notes) == 1:  # "…影像 的註記" had a space inside it)
+            return "", QCoreApplication.translate(
+                "Queue", "Note for the {n} selected images. One of them has a note of its own: what you save "
+                         "replaces it (Ctrl+Z in the queue brings it back).").format(n=len(ids))
+        return "", QCoreApplication.translate(
+            "Queue", "Note for the {n} selected images. {k} of them have notes of their own: what you save "
+                     "replaces them (Ctrl+Z in the queue brings them back).").format(n=len(ids), k=len(notes))
 
     def undo_last(self) -> None:
         """Undo the queue's last action not undone yet (Ctrl+Z; again: the one before); the images it brings back

@@ -54,6 +54,12 @@ def listed(items: Iterable[str], *, strong: bool = False) -> str:
     return sep.join(items)
 
 
+def cjk_joined(text: str) -> str:
+    """Sentences put together with English spaces, without the space after a Chinese full stop or closing mark
+    ("…信賴界限。 校準時…": seen on the dashboard); English text is left as it is."""
+    return re.sub(r"(?<=[。！？；：）」]) +", "", text)
+
+
 def reason_label(code: str) -> str:
     """A routing reason code in the UI language."""
     return {
