@@ -270,6 +270,27 @@ def test_a_gallery_tile_counts_its_further_reasons_and_its_tooltip_lists_them(qt
     QToolTip.hideText()
 
 
+def test_a_corrected_tiles_confidence_is_said_to_be_the_models_call(qtbot) -> None:
+    """Seen: a corrected image's tile read "Metal particle 53% low confidence", the 53 % being the model's for
+    Particle cluster. A decision other than the model's call says whose the confidence is."""
+    import datetime as dt
+
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import tile_text
+
+    names = {"metal": "Metal particle", "cluster": "Particle cluster"}.get
+    row = QueueRow(image_id=1, prediction_id=2, path="/x/a.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="cluster", confidence=0.53, reasons=("low_confidence",), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC))
+    assert tile_text(row, names) == ("Particle cluster", "53%", "low confidence")  # waiting: the model's call
+    accepted = dataclasses.replace(row, state="accepted", judged_leaf="cluster")
+    assert tile_text(accepted, names) == ("Particle cluster", "53%", "low confidence")
+    corrected = dataclasses.replace(row, state="corrected", judged_leaf="metal")
+    assert tile_text(corrected, names) == ("Metal particle", "", "model: Particle cluster 53%")
+    unknown = dataclasses.replace(row, state="unknown")
+    assert tile_text(unknown, names) == ("unknown type", "", "model: Particle cluster 53%")
+
+
 def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
     """A fixed grid left up to a tile's width empty at the right edge (seen at 1440 × 880: five tiles and a gap);
     the cells now share the width, never narrower than a tile."""

@@ -2400,7 +2400,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="410"/>
-        <location filename="../ui/queue_gallery.py" line="440"/>
+        <location filename="../ui/queue_gallery.py" line="437"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
@@ -2891,56 +2891,61 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="358"/>
+        <location filename="../ui/queue_gallery.py" line="355"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="360"/>
+        <location filename="../ui/queue_gallery.py" line="357"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="362"/>
+        <location filename="../ui/queue_gallery.py" line="359"/>
         <location filename="../ui/queue_view.py" line="355"/>
         <location filename="../ui/queue_view.py" line="375"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="416"/>
+        <location filename="../ui/queue_gallery.py" line="413"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="417"/>
+        <location filename="../ui/queue_gallery.py" line="414"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="428"/>
+        <location filename="../ui/queue_gallery.py" line="425"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
+        <location filename="../ui/queue_gallery.py" line="465"/>
+        <source>model: {name} {conf}</source>
+        <translation>模型：{name} {conf}</translation>
+    </message>
+    <message>
         <location filename="../ui/queue_gallery.py" line="152"/>
-        <location filename="../ui/queue_gallery.py" line="448"/>
+        <location filename="../ui/queue_gallery.py" line="445"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="218"/>
+        <location filename="../ui/queue_gallery.py" line="215"/>
         <location filename="../ui/queue_model.py" line="181"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="430"/>
+        <location filename="../ui/queue_gallery.py" line="427"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="456"/>
+        <location filename="../ui/queue_gallery.py" line="453"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>

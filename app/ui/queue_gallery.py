@@ -201,18 +201,15 @@ class GalleryDelegate(QStyledItemDelegate):
             p.drawEllipse(thumb.left() + 6, thumb.top() + 6, 12, 12)
         fm = option.fontMetrics
         text = r.adjusted(8, TILE + 8, -8, 0)
-        shown = row.judged_set if row.state != "rejudge" and row.judged_leaf else row.predicted_set
-        name = set_names(self.leaf_name, shown)
+        name, conf, reasons = tile_text(row, self.leaf_name)
         p.setPen(QColor("#e8eaed"))
         p.drawText(QRect(text.left(), text.top(), text.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(name, Qt.TextElideMode.ElideRight, text.width()))
-        conf = "" if row.confidence is None else f"{row.confidence * 100:.0f}%"
         colour = "#9aa0a6" if row.confidence is None else \
             "#81c995" if row.confidence >= 0.9 else "#fdd663" if row.confidence >= 0.6 else "#f28b82"
         line2 = QRect(text.left(), text.top() + fm.height() + 2, text.width(), fm.height())
         p.setPen(QColor(colour))
         p.drawText(line2, Qt.AlignmentFlag.AlignLeft, conf)
-        reasons = tile_reasons(row.reasons)
         p.setPen(QColor("#9aa0a6"))
         if row.held_by and row.state == "rejudge":  # a colleague's window is on it: the bulk keys leave it to them
             reasons = QCoreApplication.translate("Queue", "{who} holds it").format(who=row.held_by)
@@ -455,6 +452,19 @@ class QueueDetailPane(QWidget):
         if d is not None and d.note:
             lines.append("<i>" + esc(QCoreApplication.translate("Queue", "Note: {note}").format(note=d.note)) + "</i>")
         self.text.setText("<p style='line-height:130%'>" + "<br><br>".join(lines) + "</p>")
+
+
+def tile_text(row: QueueRow, leaf_name) -> tuple[str, str, str]:
+    """A tile's words: ``(the types it shows, the model's confidence, its second line)``. A decision other than the
+    model's call shows the decision, and the second line says the model's call with its confidence (the confidence
+    beside the correction read as the correction's: "Metal particle 53%" where the model said Particle cluster)."""
+    shown = row.judged_set if row.state != "rejudge" and row.judged_leaf else row.predicted_set
+    conf = "" if row.confidence is None else f"{row.confidence * 100:.0f}%"
+    unknown = row.state == "unknown"  # judged a kind outside the tree
+    if (unknown or tuple(shown) != tuple(row.predicted_set)) and row.predicted_set:
+        return state_label("unknown") if unknown else set_names(leaf_name, shown), "", QCoreApplication.translate(
+            "Queue", "model: {name} {conf}").format(name=set_names(leaf_name, row.predicted_set), conf=conf).strip()
+    return set_names(leaf_name, shown), conf, tile_reasons(row.reasons)
 
 
 def tile_reasons(reasons: tuple[str, ...]) -> str:
