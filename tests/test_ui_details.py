@@ -671,11 +671,15 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     sideways scroll. The wide columns give room in proportion (never below their minimum), and a column the analyst
     drags stays as dragged."""
     from app.services.queue import QueueService
-    from app.ui.queue_actions import COLUMN_MINIMUMS, COLUMN_WIDTHS, fitted_widths
+    from app.ui.queue_model import COLUMN_MINIMUMS, COLUMN_WIDTHS, STATE_ROOM, fitted_widths
     from app.ui.queue_view import QueueView
 
     assert fitted_widths(5000) == list(COLUMN_WIDTHS)
-    assert fitted_widths(100) == list(COLUMN_MINIMUMS)
+    enough = sum(COLUMN_MINIMUMS) + STATE_ROOM
+    assert fitted_widths(enough) == list(COLUMN_MINIMUMS)
+    # 1366 x 768 at 125 %: a 700-px table; the waiting and state columns lay behind a sideways scroll
+    assert sum(fitted_widths(700)) + STATE_ROOM * 700 / enough <= 700 and fitted_widths(700)[0] < COLUMN_MINIMUMS[0]
+    assert fitted_widths(100) == [int(m * 0.5) for m in COLUMN_MINIMUMS]  # never below half of its minimum
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
     view = QueueView(QueueService(judged_store, "amy"), lang="en")
     qtbot.addWidget(view)

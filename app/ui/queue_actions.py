@@ -21,28 +21,9 @@ from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
-from app.ui.queue_model import GroupRow
+from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, fitted_widths
 from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
 from app.ui.workers import Task
-
-COLUMN_WIDTHS = (210, 190, 90, 230, 110, 120, 80)
-"""The queue table's columns (file, predicted, confidence, reasons, new-type score, batch, waiting) at ease; the
-state column stretches over the rest. The predicted type is the widest after the file and the reasons: at 150
-leaves "Thin photoresist r…" and "Stainless-steel pa…" were cut while the score and the batch had room to spare."""
-COLUMN_MINIMUMS = (120, 140, 90, 150, 110, 80, 80)
-STATE_ROOM = 110
-
-
-def fitted_widths(room: int) -> list[int]:
-    """The columns' widths in a table ``room`` pixels wide: :data:`COLUMN_WIDTHS`, or where they would not fit
-    beside the state column, the wide ones narrowed in proportion to what each can give down to its minimum (a
-    1440-px screen showed the queue's last columns only by scrolling sideways)."""
-    excess = sum(COLUMN_WIDTHS) + STATE_ROOM - room
-    give = [w - m for w, m in zip(COLUMN_WIDTHS, COLUMN_MINIMUMS, strict=True)]
-    if excess <= 0:
-        return list(COLUMN_WIDTHS)
-    cut = min(excess, sum(give))
-    return [w - round(cut * g / sum(give)) for w, g in zip(COLUMN_WIDTHS, give, strict=True)]
 
 
 class QueueTable(QTableView):

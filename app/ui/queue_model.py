@@ -37,6 +37,33 @@ GROUPINGS: tuple[str, ...] = ("leaf", "determined")
 """What grouped mode groups by: the predicted leaf, or the node the model determined (hierarchical routing)."""
 
 
+COLUMN_WIDTHS = (210, 190, 90, 230, 110, 120, 80)
+"""The queue table's columns (file, predicted, confidence, reasons, new-type score, batch, waiting) at ease; the
+state column stretches over the rest. The predicted type is the widest after the file and the reasons: at 150
+leaves "Thin photoresist r…" and "Stainless-steel pa…" were cut while the score and the batch had room to spare."""
+COLUMN_MINIMUMS = (120, 140, 90, 150, 110, 80, 80)
+STATE_ROOM = 110
+SQUEEZE_FLOOR = 0.5
+"""Where even the minimums do not fit (1366 × 768 at 125 %: a 700-px table), every column shrinks in proportion,
+down to this share of its minimum; its text is cut with "…"."""
+
+
+def fitted_widths(room: int) -> list[int]:
+    """The columns' widths in a table ``room`` pixels wide: :data:`COLUMN_WIDTHS`, or where they would not fit
+    beside the state column, the wide ones narrowed in proportion to what each can give down to its minimum (a
+    1440-px screen showed the queue's last columns only by scrolling sideways), and past that all of them, state
+    column included, down to :data:`SQUEEZE_FLOOR` of their minimums (the waiting and state columns lay behind a
+    sideways scroll at 125 %)."""
+    excess = sum(COLUMN_WIDTHS) + STATE_ROOM - room
+    give = [w - m for w, m in zip(COLUMN_WIDTHS, COLUMN_MINIMUMS, strict=True)]
+    if excess <= 0:
+        return list(COLUMN_WIDTHS)
+    if excess <= sum(give):
+        return [w - round(excess * g / sum(give)) for w, g in zip(COLUMN_WIDTHS, give, strict=True)]
+    scale = max(SQUEEZE_FLOOR, room / (sum(COLUMN_MINIMUMS) + STATE_ROOM))
+    return [int(m * scale) for m in COLUMN_MINIMUMS]
+
+
 @dataclass(frozen=True)
 class GroupRow:
     """A heading in grouped mode: the rows below share ``key`` (their predicted leaf, or their determined node when

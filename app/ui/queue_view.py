@@ -45,10 +45,10 @@ from app.services.queue import (
     QueueService,
 )
 from app.ui.flow_layout import FlowLayout, WrapLabel
-from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueTable
+from app.ui.queue_actions import QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QUEUE_ONCE, QueueDetailPane, QueueGallery, jump_after_page
-from app.ui.queue_model import GroupRow, QueueTableModel
+from app.ui.queue_model import COLUMN_WIDTHS, STATE_ROOM, GroupRow, QueueTableModel
 from app.ui.repeat_guard import RepeatGuard
 from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
