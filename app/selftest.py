@@ -96,6 +96,7 @@ def check_model(bundle: Path) -> Check:
     """Load the bundle and predict its reference image (with a heatmap) as the app's model thread would."""
     from app.services.predicting import ModelLoadError, PredictingService
     from app.store.db import init_db, make_engine
+    from models.bundle.files import damaged_files
 
     engine = make_engine("sqlite://")  # the model check writes its model version to a throw-away store
     init_db(engine)
@@ -110,9 +111,9 @@ def check_model(bundle: Path) -> Check:
     loaded_s = time.perf_counter() - started
     on = info.engine if info.torch_free else f"torch ({info.engine})"  # ("on channels_last" told IT nothing)
     runtime = info.manifest.runtime
-    if runtime is not None and (damaged := _damaged_files(bundle, runtime)):
-        return Check("model", False, f"{info.version}: {damaged} (damaged or replaced: copy the bundle again from "
-                                     "where it was exported)")
+    if damaged := damaged_files(bundle, info.manifest):
+        return Check("model", False, f"{info.version}: {'; '.join(damaged)} (damaged or replaced: copy the bundle "
+                                     "again from where it was exported)")
     reference = runtime.reference if runtime is not None else None
     image = bundle / reference.file if reference is not None else None
     unchecked = image is None or not image.is_file()
@@ -144,30 +145,6 @@ def check_model(bundle: Path) -> Check:
     return Check("model", True, f"{info.version} on {on}: {image.name} -> {prediction.leaf} "
                                 f"{prediction.confidence:.1%} as on the training machine, {kind} heatmap; "
                                 f"loaded in {loaded_s:.1f} s")
-
-
-def _damaged_files(bundle: Path, runtime) -> str:
-    """The bundle's files that do not match the sha256 its manifest records ("" when all do): the graphs, of which
-    loading reads only the prediction's (a damaged "Why this type?" graph passed, and failed on the analyst's W), and
-    the weights the graphs were made from (a pickle named weights.safetensors passed)."""
-    from models.bundle.files import WEIGHTS_NAME
-    from models.hashing import file_sha256
-
-    wrong = []
-    for graph in (runtime.predict, runtime.heatmap):
-        if graph is None:
-            continue
-        try:
-            same = file_sha256(bundle / graph.file) == graph.sha256
-        except OSError as exc:
-            wrong.append(f"{graph.file} cannot be read ({exc.strerror or exc})")
-            continue
-        if not same:
-            wrong.append(f"{graph.file} does not match the sha256 in manifest.json")
-    weights = bundle / WEIGHTS_NAME
-    if weights.is_file() and runtime.weights_sha256 and file_sha256(weights) != runtime.weights_sha256:
-        wrong.append(f"{WEIGHTS_NAME} is not the weights its runtime graphs were made from")
-    return "; ".join(wrong)
 
 
 def check_database(url: str | None) -> tuple[Check, Path]:

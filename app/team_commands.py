@@ -23,7 +23,7 @@ from app.store.db import open_store, session_scope
 from app.store.errors import StoreError
 from app.store.records import TeamModelRecord
 from app.store.urls import DB_HELP, describe_url, require_existing
-from models.bundle.files import read_bundle_manifest
+from models.bundle.files import damaged_files, read_bundle_manifest
 from models.bundle.manifest import BundleError, BundleManifest
 from models.inference.runtime import runtime_reason
 
@@ -74,6 +74,10 @@ def deploy_main(argv: list[str]) -> int:
         except (BundleError, OSError) as exc:
             print(f"fma-judge deploy: error: {exc}", file=sys.stderr)
             return 2
+        if damaged := damaged_files(bundle, manifest):  # (a truncated weights file went to the whole team, and
+            print(f"fma-judge deploy: error: {bundle}: {'; '.join(damaged)}; nothing deployed (copy the bundle "
+                  "again from where it was made)", file=sys.stderr)  # every window failed to load it)
+            return 2
     try:
         require_existing(args.db)
         engine = open_store(args.db, writable=bool(args.model or args.clear)).engine
@@ -95,4 +99,18 @@ def deploy_main(argv: list[str]) -> int:
     elif team is not None and not args.clear and not team.reachable():
         print(f"fma-judge deploy: warning: {team.bundle_path} is not reachable from this computer; the windows that "
               "do not reach it keep their own model", file=sys.stderr)
+    elif team is not None and not args.clear and (now := _version_now(team)) != team.model_version:
+        print(f"fma-judge deploy: warning: {team.bundle_path} now holds "
+              f"{now or 'no model it can read (a training into it under way, or a damaged manifest)'}, not the "
+              f"{team.model_version} deployed: it was trained again into the same folder since; the windows load "
+              "what it holds now, without the checks a deployment makes (deploy it again: fma-judge deploy --model "
+              "FOLDER)", file=sys.stderr)
     return 0
+
+
+def _version_now(team: TeamModelRecord) -> str | None:
+    """The model version the deployed folder holds now (None: no manifest it can read)."""
+    try:
+        return read_bundle_manifest(team.bundle_path).model_version
+    except (BundleError, OSError):
+        return None

@@ -73,6 +73,46 @@ def test_fma_judge_deploy_records_says_and_refuses_what_is_no_bundle(tmp_path, t
     assert "no team model: each window loads its own" in capsys.readouterr().out
 
 
+def test_deploy_refuses_a_damaged_bundle_and_says_when_the_deployed_folder_was_trained_over(tmp_path, taxonomy,
+                                                                                            capsys) -> None:
+    """Seen: a truncated weights file was deployed with exit 0, and every window then failed to load the team's
+    model; a training into the deployed folder replaced the team's model while `deploy` still named the old one."""
+    import shutil
+
+    from app.store.db import init_db, make_engine
+    from app.team_commands import deploy_main
+
+    db = tmp_path / "team.sqlite3"
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    engine.dispose()
+    good = make_tiny_bundle(tmp_path / "models" / "v2", taxonomy)
+    for damage in ("truncated", "pickle"):
+        bad = shutil.copytree(good, tmp_path / "models" / damage)
+        weights = bad / "weights.safetensors"
+        if damage == "truncated":
+            weights.write_bytes(weights.read_bytes()[:-100])
+        else:
+            weights.write_bytes(b"\x80\x04\x95" + b"\x00" * 64)  # a pickle's start
+        assert deploy_main(["--db", str(db), "--model", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert f"fma-judge deploy: error: {bad}: weights.safetensors is corrupted or was modified" in err, err
+        assert "nothing deployed" in err
+    assert deploy_main(["--db", str(db)]) == 0 and "no team model" in capsys.readouterr().out  # nothing recorded
+    assert deploy_main(["--db", str(db), "--model", str(good)]) == 0
+    deployed = read_bundle_manifest(good).model_version
+    capsys.readouterr()
+    shutil.rmtree(good)  # `fma-model train --out v2 --overwrite` into the deployed folder
+    make_tiny_bundle(good, taxonomy, seed=1)
+    now = read_bundle_manifest(good).model_version
+    assert deploy_main(["--db", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert f"({deployed})" in out and f"warning: {good} now holds {now}, not the {deployed} deployed" in err, err
+    (good / "manifest.json").unlink()  # while the training runs
+    assert deploy_main(["--db", str(db)]) == 0
+    assert "now holds no model it can read" in capsys.readouterr().err
+
+
 def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy, tmp_path, monkeypatch) -> None:
     ours = make_tiny_bundle(tmp_path / "ours", taxonomy, seed=0)
     theirs = make_tiny_bundle(tmp_path / "team", taxonomy, seed=1)
