@@ -157,3 +157,13 @@ def test_evaluate_warns_about_never_predicted_leaves(tmp_path, taxonomy, capsys)
     assert all(f"{leaf} (2 image(s))" in line for leaf in never)
     report = (tmp_path / "e" / "report.md").read_text()
     assert "**Never predicted:** " + ", ".join(f"`{x}`" for x in never) in report
+    # an evaluation's folder takes it again (its plots are its own); a data set's or a batch's never (seen: the
+    # three plots joined the batch of `evaluate --out lot1`, and the app judged them as defect images)
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(tmp_path / "e")]) == 0
+    for folder in (data.parent, next(p for p in data.parent.rglob("*.png")).parent):
+        before = sorted(folder.rglob("*"))
+        assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(folder)]) == 2
+        assert f"--out {folder} holds images (" in capsys.readouterr().err
+        assert sorted(folder.rglob("*")) == before
+        assert cli_main(["compare", str(bundle), str(bundle), "--data", str(data), "--out", str(folder)]) == 2
+        assert f"--out {folder} holds images (" in capsys.readouterr().err

@@ -364,6 +364,7 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     assert "is the bundle --overwrite would replace" in capsys.readouterr().err
     (out / "eval").mkdir()  # evaluate --out BUNDLE/eval: its plots make no data set of the bundle
     Image.new("RGB", (8, 8)).save(out / "eval" / "confusion_matrix.png")
+    (out / "eval" / "metrics.json").write_text("{}")  # (written beside them)
     assert cli_main(["train", "--data", str(dataset), "--out", str(out), *overwrite]) == 0
     assert not (out / "spectrum_head.safetensors").exists() and (out / "manifest.json").exists()
     assert not list(out.glob("manifest.json.before-*")) and not list(out.glob(".before-overwrite-*"))
@@ -392,6 +393,32 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
                              *[a for s in TINY_SETS for a in ("--set", s)]]) == 2
             assert f"--out {data_folder} holds images (" in capsys.readouterr().err
         assert sorted(p.name for p in data_folder.iterdir()) == before
+
+
+def test_a_data_sets_folder_is_found_two_folders_down_and_a_bundle_in_it_does_not_hide_it(tmp_path):
+    """Seen: `train --out data` was allowed where `fma-model synth` had written data/images/<type>/*.png (two
+    folders down), and once a bundle was in it, every later --overwrite was allowed too."""
+    from models.commands.arguments import images_in, refuse_data_folder
+
+    data = tmp_path / "data"
+    (data / "images" / "scratch").mkdir(parents=True)
+    (data / "images" / "scratch" / "a.png").write_bytes(b"x")
+    (data / "manifest.csv").write_text("path,label\n")
+    assert images_in(data) == [data / "images" / "scratch" / "a.png"]
+    (data / "manifest.json").write_text("{}")  # a bundle trained into it
+    (data / "weights.safetensors").write_bytes(b"")
+    with pytest.raises(FileExistsError, match=r"holds images \(images/scratch/a.png \.\.\.\)"):
+        refuse_data_folder(data, "a bundle")
+    bundle = tmp_path / "bundle"  # a bundle's own images (its runtime reference, an evaluation's plots): none
+    (bundle / "eval").mkdir(parents=True)
+    (bundle / "manifest.json").write_text("{}")
+    (bundle / "runtime_reference.png").write_bytes(b"x")
+    (bundle / "eval" / "report.md").write_text("")
+    (bundle / "eval" / "confusion_matrix.png").write_bytes(b"x")
+    (bundle / "checkpoint").mkdir()
+    (bundle / "checkpoint" / "x.png").write_bytes(b"x")
+    assert images_in(bundle) == []
+    refuse_data_folder(bundle, "a bundle")
 
 
 def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dataset, capsys):

@@ -58,3 +58,58 @@ def refuse_file_out(out: str | Path, what: str, result: str | None = None) -> No
     if earlier is not None and earlier.is_file():
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(earlier.stat().st_mtime))
         print(f"--out {out} holds the {result} of an earlier run ({when}): this run replaces it", file=sys.stderr)
+
+
+OUTPUT_MARKERS = ("manifest.json", "report.md", "metrics.json", "compare.json")
+"""Files that make a folder one of the commands' outputs (a bundle, an evaluation, a comparison): its own images (an
+evaluation's plots, a runtime reference image) are not a data set's."""
+SKIPPED_FOLDERS = ("calibration", "checkpoint")
+
+
+def refuse_data_folder(out: str | Path, what: str) -> None:
+    """Refuse an ``--out`` that holds images (a data set's or a batch's folder), ``--overwrite`` or not: ``what`` (a
+    bundle, the folds' runs, the plots of an evaluation) goes into a folder of its own, or the app lists its files
+    as images of the batch (seen: ``evaluate --out lot1`` put three plots into the batch, judged as defects).
+
+    Raises:
+        FileExistsError: naming a few of the images.
+    """
+    out = Path(out)
+    images = images_in(out) if out.is_dir() else []
+    if images:
+        raise FileExistsError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): "
+                              f"{what} goes into a folder of its own (the app would list its files beside the "
+                              "images); choose another --out")
+
+
+def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -> list[Path]:
+    """A few image files in ``out`` or up to ``depth - 1`` folders down: a data set's or a batch's folder (``fma-model
+    synth`` writes ``images/<type>/*.png``, two down: a training into it was allowed). The folders of the commands'
+    own outputs (:data:`OUTPUT_MARKERS`: an evaluation's plots, a bundle's reference image) and hidden ones hold none;
+    at most ``looked_at`` entries are read, and a folder that cannot be read counts as none."""
+    from models.imageio import IMAGE_SUFFIXES
+
+    found: list[Path] = []
+    level, seen = [out], 0
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            seen += len(entries)
+            own = any(e.name in OUTPUT_MARKERS for e in entries)
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS:
+                    continue
+                if entry.suffix.lower() in IMAGE_SUFFIXES and not own and entry.is_file():
+                    found.append(entry)
+                    if len(found) >= most:
+                        return found
+                elif entry.is_dir():
+                    below.append(entry)
+            if seen >= looked_at:
+                return found
+        level = below
+    return found

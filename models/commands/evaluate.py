@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from models.bundle.io import load_bundle
-from models.commands.arguments import positive_int, refuse_file_out
+from models.commands.arguments import positive_int, refuse_data_folder, refuse_file_out
 from models.data.manifest import load_data
 from models.data.splits import select_split
 from models.evaluation.evaluate import (
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from models.evaluation.report import to_json_ready, write_evaluation
 
     refuse_file_out(args.out, "metrics.json, the plots and report.md", "metrics.json")
+    refuse_data_folder(args.out, "an evaluation")
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.commands.arguments import number
+from models.commands.arguments import number, refuse_data_folder
 from models.training.config import ConfigError, load_config
 from models.training.loop import train
 
@@ -78,42 +78,6 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
         raise ConfigError(f"--out {out} already holds a model ({names}): {run}--overwrite replaces it, or choose "
                           "another --out")
     return held
-
-
-def refuse_data_folder(out: Path, what: str) -> None:
-    """Refuse an OUT that holds images (a data set's or a batch's folder), ``--overwrite`` or not: ``what`` (a bundle,
-    the folds' runs) goes into a folder of its own."""
-    images = _images_in(out) if out.is_dir() else []
-    if images:
-        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): "
-                          f"{what} goes into a folder of its own (the app would list its files beside the images); "
-                          "choose another --out")
-
-
-def _images_in(out: Path, most: int = 3) -> list[Path]:
-    """A few image files in ``out`` or one folder down: a data set's folder. A folder that holds a bundle is a
-    bundle's (``evaluate --out BUNDLE/eval`` writes its plots there: ``--overwrite`` decides); a folder that cannot be
-    read counts as none."""
-    from models.imageio import IMAGE_SUFFIXES
-
-    def image(p: Path) -> bool:
-        return p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-
-    if bundle_parts(out):
-        return []
-    found: list[Path] = []
-    try:
-        for entry in sorted(out.iterdir()):
-            if image(entry):
-                found.append(entry)
-            elif entry.is_dir() and not entry.name.startswith("."):
-                with contextlib.suppress(OSError):
-                    found += [p for p in (next((q for q in entry.iterdir() if image(q)), None),) if p is not None]
-            if len(found) >= most:
-                break
-    except OSError:
-        pass
-    return found
 
 
 @contextlib.contextmanager
