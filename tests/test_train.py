@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -393,6 +394,34 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
                              *[a for s in TINY_SETS for a in ("--set", s)]]) == 2
             assert f"--out {data_folder} holds images (" in capsys.readouterr().err
         assert sorted(p.name for p in data_folder.iterdir()) == before
+
+
+def test_a_second_ctrl_c_while_the_old_model_is_put_back_is_held_back(tmp_path, monkeypatch):
+    """Seen: Ctrl+C twice, 0.3 s apart, during `train --overwrite`: the second came while the old model was being
+    put back, left it in .before-overwrite-*/ and the run said to --resume."""
+    import signal
+
+    from models.commands import train as cmd
+
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "manifest.json").write_text("old")
+    (out / "weights.safetensors").write_bytes(b"old")
+    real = Path.rename
+
+    def rename(self, target):  # a second Ctrl+C as the old model's first file goes back
+        if ".before-overwrite-" in str(self):
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, target)
+
+    with pytest.raises(KeyboardInterrupt) as stopped, cmd.replacing(out, cmd.bundle_parts(out)):
+        (out / "manifest.json").write_text("new")
+        monkeypatch.setattr(Path, "rename", rename)
+        raise KeyboardInterrupt
+    assert getattr(stopped.value, "old_model_back", False)
+    assert (out / "manifest.json").read_text() == "old" and (out / "weights.safetensors").read_bytes() == b"old"
+    assert not list(out.glob(".before-overwrite-*"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl+C works again after
 
 
 def test_a_data_sets_folder_is_found_two_folders_down_and_a_bundle_in_it_does_not_hide_it(tmp_path):

@@ -96,21 +96,38 @@ def replacing(out: Path, held: list[Path]):
     try:
         yield
     except BaseException as exc:
-        exc.old_model_back = True  # (cli: what OUT holds now is the old model's, nothing of this run)
-        for made in [p for p in out.iterdir() if p.name not in there]:  # the run's own (a checkpoint the old
-            shutil.rmtree(made) if made.is_dir() else made.unlink(missing_ok=True)  # model had none of)
-        for part in aside.iterdir():
-            new = out / part.name
-            if new.is_dir():
-                shutil.rmtree(new)
-            else:
-                new.unlink(missing_ok=True)
-            part.rename(new)
-        aside.rmdir()
+        with _ctrl_c_held_back():  # (a second Ctrl+C a moment after the first left the old model hidden in the
+            exc.old_model_back = True  # aside folder, and the run told to --resume: seen)
+            for made in [p for p in out.iterdir() if p.name not in there]:  # the run's own (a checkpoint the old
+                shutil.rmtree(made) if made.is_dir() else made.unlink(missing_ok=True)  # model had none of)
+            for part in aside.iterdir():
+                new = out / part.name
+                if new.is_dir():
+                    shutil.rmtree(new)
+                else:
+                    new.unlink(missing_ok=True)
+                part.rename(new)
+            aside.rmdir()
         print(f"train: the run did not finish; the model in {out} is as it was (the unfinished run is not kept: "
               "the same command starts it again)", file=sys.stderr)
         raise
     shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _ctrl_c_held_back():
+    """Ctrl+C does nothing inside (the process is stopping already; what is inside must end)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 NETWORK_KEYS = ("backbone", "backbone_kwargs", "head", "head_dim", "cbam")
