@@ -98,7 +98,13 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
                        ("augment.rot90=maybe", "augment.rot90 must be true or false"),
                        ("half_weights=yes_please", r"half_weights='yes_please' \(expected true or false\)"),
                        ("half_weights='false'", r"half_weights='false' \(expected true or false\)"),  # (was float16)
-                       ("channels_last=maybe", r"channels_last='maybe' \(expected true or false\)")):
+                       ("channels_last=maybe", r"channels_last='maybe' \(expected true or false\)"),
+                       # YAML's yes/true and .inf passed, and ended in a traceback after the data or an epoch
+                       ("batch_size=true", r"batch_size=True \(expected a whole number of at least 1\)"),
+                       ("seed=yes", r"seed=True \(expected a whole number\)"),
+                       ("num_workers=on", r"num_workers=True \(expected a whole number of 0 or more\)"),
+                       ("lr=.inf", r"lr=inf \(expected a number above 0\)"), ("lr=yes", r"lr=True"),
+                       ("weight_decay=.inf", r"weight_decay=inf"), ("min_lr=.nan", r"min_lr=nan")):
         with pytest.raises(ConfigError, match=words):  # torchvision's errors named no key, or none came at all
             load_config(None, [bad])
     # a --set mistake over a good file is the --set value's, not the file's (it was blamed on the YAML)
@@ -912,3 +918,23 @@ def test_init_from_without_a_config_takes_the_bundles_tree(tmp_path, capsys):
 
 def _interrupt() -> None:
     raise KeyboardInterrupt
+
+
+def test_a_training_that_diverges_says_so_in_one_line(tmp_path, dataset, capsys, monkeypatch):
+    """lr=inf (now refused) or a learning rate merely too high: the network's outputs became NaN and the run ended
+    in the metrics' traceback ("leaf_probs contains NaN or infinite values"). It ends with what to change."""
+    from types import SimpleNamespace
+
+    import models.inference.collect as collect
+
+    real = collect.collect_outputs
+
+    def diverged(predictor, paths, *a, **k):
+        out = real(predictor, paths, *a, **k)
+        return SimpleNamespace(index=out.index, leaf_probs=np.full_like(out.leaf_probs, np.nan))
+
+    monkeypatch.setattr(collect, "collect_outputs", diverged)
+    assert _train(tmp_path / "run", dataset) == 2
+    err = capsys.readouterr().err
+    assert "fma-model train: error: training diverged: the network's outputs became NaN or infinite" in err, err
+    assert "Traceback" not in err

@@ -9,6 +9,7 @@ values are parsed as YAML scalars (so ``true``, ``3``, ``1e-3``, ``[1,2]`` work)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -174,32 +175,29 @@ class TrainConfig:
     def validate(self, source: str = "<config>") -> None:
         """Check types and ranges; raise :class:`ConfigError` naming the key."""
         checks: list[tuple[str, bool]] = [
-            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1),
-            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1),
-            ("grad_accum", isinstance(self.grad_accum, int) and self.grad_accum >= 1),
-            ("lr", isinstance(self.lr, int | float) and self.lr > 0),
-            ("backbone_lr_scale", isinstance(self.backbone_lr_scale, int | float) and self.backbone_lr_scale >= 0),
-            ("weight_decay", isinstance(self.weight_decay, int | float) and self.weight_decay >= 0),
-            ("warmup_epochs", isinstance(self.warmup_epochs, int | float) and self.warmup_epochs >= 0),
-            ("min_lr", isinstance(self.min_lr, int | float) and self.min_lr >= 0),
+            ("epochs", _whole(self.epochs, 1)),
+            ("batch_size", _whole(self.batch_size, 1)),
+            ("grad_accum", _whole(self.grad_accum, 1)),
+            ("lr", _real(self.lr) and self.lr > 0),
+            ("backbone_lr_scale", _real(self.backbone_lr_scale) and self.backbone_lr_scale >= 0),
+            ("weight_decay", _real(self.weight_decay) and self.weight_decay >= 0),
+            ("warmup_epochs", _real(self.warmup_epochs) and self.warmup_epochs >= 0),
+            ("min_lr", _real(self.min_lr) and self.min_lr >= 0),
             ("schedule", self.schedule in LR_SCHEDULES),
-            ("early_stopping_patience", isinstance(self.early_stopping_patience, int) and self.early_stopping_patience >= 0),
+            ("early_stopping_patience", _whole(self.early_stopping_patience, 0)),
             ("precision", self.precision in {"auto", "fp32", "bf16", "fp16"}),
             ("imbalance", self.imbalance in IMBALANCE_METHODS),
-            ("imbalance_tau", isinstance(self.imbalance_tau, int | float) and not isinstance(self.imbalance_tau, bool)
-             and 0 <= self.imbalance_tau < float("inf")),
-            ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
+            ("imbalance_tau", _real(self.imbalance_tau) and self.imbalance_tau >= 0),
+            ("num_workers", _whole(self.num_workers, 0)),
             ("cache_images", isinstance(self.cache_images, bool)),
             ("channels_last", isinstance(self.channels_last, bool)),  # ("false" in quotes wrote float16 weights)
             ("half_weights", isinstance(self.half_weights, bool)),
-            ("seed", isinstance(self.seed, int)),
-            ("input_size", self.input_size is None or (isinstance(self.input_size, int)
-                                                       and INPUT_SIDE_RANGE[0] <= self.input_size <= INPUT_SIDE_RANGE[1])),
+            ("seed", _whole(self.seed, -(2**63))),
+            ("input_size", self.input_size is None or (_whole(self.input_size, INPUT_SIDE_RANGE[0])
+                                                       and self.input_size <= INPUT_SIDE_RANGE[1])),
             ("max_steps_per_epoch", self.max_steps_per_epoch is None
-             or (isinstance(self.max_steps_per_epoch, int) and self.max_steps_per_epoch >= 1)),
-            ("max_minutes", self.max_minutes is None or (isinstance(self.max_minutes, int | float)
-                                                         and not isinstance(self.max_minutes, bool)
-                                                         and 0 < self.max_minutes < float("inf"))),
+             or _whole(self.max_steps_per_epoch, 1)),
+            ("max_minutes", self.max_minutes is None or (_real(self.max_minutes) and self.max_minutes > 0)),
             ("name", isinstance(self.name, str) and bool(self.name.strip())),
             ("device", isinstance(self.device, str)),
         ]
@@ -208,6 +206,17 @@ class TrainConfig:
             shown = "; ".join(f"{k}={getattr(self, k)!r}" + (f" (expected {_EXPECTED[k]})" if k in _EXPECTED else "")
                               for k in bad)
             raise ConfigError(f"{source}: invalid value(s): {shown}")
+
+
+def _whole(value: Any, least: int) -> bool:
+    """A whole number of at least ``least``; ``true`` is not one (YAML's ``yes`` gave batch_size=True, which passed
+    and ended in a traceback once the data was read)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _real(value: Any) -> bool:
+    """A finite number, not a bool (``lr=inf`` passed and trained an epoch into NaN, then a traceback)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 _FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr", "imbalance_tau"})

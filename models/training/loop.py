@@ -561,6 +561,9 @@ def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence
                           batch_size=batch_size)
     out = collect_outputs(predictor, [s.path for s in samples])
     model.train(was_training)
+    if not np.isfinite(out.leaf_probs).all():  # (it ended in a traceback from the metrics: "leaf_probs contains NaN")
+        raise ConfigError("training diverged: the network's outputs became NaN or infinite (the learning rate is "
+                          "too high for this data: a lower lr, or more warmup_epochs)")
     leaf_pos = {leaf: i for i, leaf in enumerate(manifest.taxonomy.leaves)}
     targets = np.array([leaf_pos[samples[i].label] for i in out.index], dtype=np.int64)
     m = compute_metrics(out.leaf_probs, targets, manifest.taxonomy)
