@@ -182,7 +182,7 @@ def same_model(copy: Path, source: Path) -> bool:
     from models.bundle.files import read_parts
 
     def model(bundle: Path) -> str:
-        manifest = json.loads(read_parts(bundle)[0])
+        manifest = json.loads(read_parts(bundle, weights=False)[0])
         manifest.pop("inference", None)
         manifest.pop("runtime", None)
         return json.dumps(manifest, sort_keys=True)

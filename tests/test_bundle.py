@@ -471,3 +471,18 @@ def test_kept_manifests_stop_at_the_newest_few(tmp_path, monkeypatch):
     assert again.exists() and again.name.endswith("20261205-090000-2")
     assert left == sorted(["20261205-090000-2", "20271202-090000", "20271203-090000", "20271204-090000",
                            "20271205-090000", "the-good-one"])
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_is_read_and_looking_it_up_reads_no_weights(tiny_bundle, tmp_path,
+                                                                                            monkeypatch):
+    """Windows Notepad saves UTF-8 with a byte-order mark: the bundle was refused ("Unexpected UTF-8 BOM"). And a
+    manifest look-up (a window's poll of the team's model) read the whole weights file with it."""
+    bundle = shutil.copytree(tiny_bundle, tmp_path / "notepad")
+    text = (bundle / "manifest.json").read_text(encoding="utf-8")
+    (bundle / "manifest.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert read_bundle_manifest(bundle).model_version == read_bundle_manifest(tiny_bundle).model_version
+    load_bundle(bundle)  # and loads
+    read = []
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or b"")
+    read_bundle_manifest(bundle)
+    assert "weights.safetensors" not in read

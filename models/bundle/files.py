@@ -117,8 +117,10 @@ def keep_previous_manifest(path: str | Path, why: str) -> Path | None:
     return target
 
 
-def read_parts(path: Path) -> tuple[str, bytes | None]:
-    """Return (manifest text, weights bytes or None) from a folder or archive."""
+def read_parts(path: Path, weights: bool = True) -> tuple[str, bytes | None]:
+    """Return (manifest text, weights bytes or None) from a folder or archive; ``weights`` False: the manifest only
+    (the weights, 110 MB for a ConvNeXt-T, were read at every manifest look-up: a window's poll of the team model)."""
+    read_weights = weights
     if not path.exists():
         raise BundleError(f"model bundle not found: {path}")
     suffix = path.suffix.lower()
@@ -139,7 +141,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
                     raise BundleError(f"{path}: archive has no {MANIFEST_NAME}")
                 _check_size(zf.getinfo(MANIFEST_NAME).file_size, path)
                 text = zf.read(MANIFEST_NAME).decode("utf-8")
-                weights = zf.read(WEIGHTS_NAME) if WEIGHTS_NAME in names else None
+                weights = zf.read(WEIGHTS_NAME) if read_weights and WEIGHTS_NAME in names else None
         except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
             raise BundleError(f"{path}: corrupted bundle archive ({exc})") from exc
         return text, weights
@@ -152,7 +154,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
         _check_size(manifest_file.stat().st_size, path)
         text = manifest_file.read_text(encoding="utf-8")
         weights_file = path / WEIGHTS_NAME
-        weights = weights_file.read_bytes() if weights_file.is_file() else None
+        weights = weights_file.read_bytes() if read_weights and weights_file.is_file() else None
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: cannot read bundle ({exc})") from exc
     return text, weights
@@ -198,6 +200,7 @@ def parse_manifest(text: str, path: Path) -> BundleManifest:
             manifest (:meth:`BundleManifest.from_json`).
     """
     source = f"{path}/{MANIFEST_NAME}"
+    text = text.removeprefix("\ufeff")  # saved by Windows Notepad ("Unexpected UTF-8 BOM" refused it)
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise BundleError(f"{source}: JSON nested {depth} levels deep; a bundle manifest has at most {MAX_JSON_DEPTH}")
@@ -213,7 +216,7 @@ def parse_manifest(text: str, path: Path) -> BundleManifest:
 def read_bundle_manifest(path: str | Path) -> BundleManifest:
     """Read and validate only the manifest of a bundle (cheap: no weights, no network)."""
     path = Path(path)
-    text, _ = read_parts(path)
+    text, _ = read_parts(path, weights=False)
     return parse_manifest(text, path)
 
 
