@@ -938,3 +938,19 @@ def test_a_training_that_diverges_says_so_in_one_line(tmp_path, dataset, capsys,
     err = capsys.readouterr().err
     assert "fma-model train: error: training diverged: the network's outputs became NaN or infinite" in err, err
     assert "Traceback" not in err
+
+
+def test_an_out_this_account_cannot_write_is_refused_before_the_data_is_read(tmp_path, dataset, capsys, monkeypatch):
+    """Seen as a user without rights: `train --out ro/v3` read and checked the data, then ended with "[Errno 13]
+    Permission denied: 'ro/v3'" (root writes anywhere: the file system's refusal is simulated)."""
+    import tempfile
+
+    def refused(*_a, dir=None, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    assert _train(tmp_path / "ro" / "v3", dataset) == 2
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / 'ro' / 'v3'}: {tmp_path} cannot be written (Permission denied); choose another --out" \
+        in err, err
+    assert not (tmp_path / "ro").exists()

@@ -113,3 +113,25 @@ def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -
                 return found
         level = below
     return found
+
+
+def refuse_unwritable_out(out: str | Path) -> None:
+    """Refuse an ``--out`` this account cannot write into, before the run reads its data (it ended, minutes later,
+    as "[Errno 13] Permission denied: 'OUT'"): a file made and dropped in the folder, or in the nearest folder above
+    it that exists.
+
+    Raises:
+        PermissionError: naming the folder and why.
+    """
+    import tempfile
+
+    out = Path(out)
+    above = next((p for p in (out, *out.parents) if p.exists()), None)
+    if above is None or not above.is_dir():  # (refuse_file_out says what is wrong with it)
+        return
+    try:
+        with tempfile.TemporaryFile(dir=above):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"--out {out}: {above} cannot be written ({exc.strerror or exc}); choose another "
+                              "--out") from None

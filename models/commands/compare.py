@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.commands.arguments import positive_int, refuse_data_folder, refuse_file_out
+from models.commands.arguments import positive_int, refuse_data_folder, refuse_file_out, refuse_unwritable_out
 from models.evaluation.compare import compare_bundles, to_markdown, verdict_line, write_comparison
 from models.sysinfo import DEVICE_HELP, device_arg
 
@@ -31,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     refuse_file_out(args.out, "compare.json and compare.md", "compare.json")
     refuse_data_folder(args.out, "a comparison")
+    refuse_unwritable_out(args.out)
     result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
                              target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from models.bundle.io import load_bundle
-from models.commands.arguments import positive_int, refuse_data_folder, refuse_file_out
+from models.commands.arguments import positive_int, refuse_data_folder, refuse_file_out, refuse_unwritable_out
 from models.data.manifest import load_data
 from models.data.splits import select_split
 from models.evaluation.evaluate import (
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     refuse_file_out(args.out, "metrics.json, the plots and report.md", "metrics.json")
     refuse_data_folder(args.out, "an evaluation")
+    refuse_unwritable_out(args.out)
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:

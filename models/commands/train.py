@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.commands.arguments import number, refuse_data_folder
+from models.commands.arguments import number, refuse_data_folder, refuse_unwritable_out
 from models.training.config import ConfigError, load_config
 from models.training.loop import train
 
@@ -62,6 +62,7 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
     --out must not replace a production model, nor a forgotten --resume hours of training."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: a bundle is a folder")
+    refuse_unwritable_out(out)
     if resume:
         from models.training.checkpoint import refuse_finished
 
