@@ -170,6 +170,13 @@ def _ended(handle: IO[str]) -> None:
         handle.flush()
 
 
+def mark_ended() -> None:
+    """This process's end line now: it leaves with ``os._exit``, which runs no ``atexit`` handler
+    (:func:`app.ui.app.end_model_thread`)."""
+    if _handle is not None:
+        _ended(_handle)
+
+
 def enable(folder: Path) -> Path | None:
     """Start logging this process's crashes to ``folder``/crash.log; returns the file, or None when it cannot be
     written (a read-only profile: the app runs all the same, without a crash log)."""

@@ -102,16 +102,30 @@ def test_a_stop_while_the_model_is_still_loading_ends_the_process_cleanly(tmp_pa
     """Seen under load: SIGTERM while the model thread was still loading the model; the window waited 10 s for it,
     and the process aborted at its exit ("QThread: Destroyed while thread is still running", status -6). Now the
     app waits longer for the step, and leaves without it if it never ends; the claims go back either way."""
-    with _judging_window(tmp_path, tiny_bundle, last_wait_ms=60_000 if ends else 500) as (proc, db):
-        started = time.monotonic()
+    import threading
+
+    from app import crash_log
+
+    with _judging_window(tmp_path, tiny_bundle, last_wait_ms=60_000 if ends else 1500) as (proc, db):
+        started, lines = time.monotonic(), []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 30
+        while not any("waiting for the model" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C again while it waits (it raised out of the wait: review)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    err = "".join(lines)
     assert proc.returncode == 0, err
     assert "QThread" not in err and "Traceback" not in err, err
     assert "waiting for the model to finish its current step" in err
     assert ("closing without it (every judgment is saved)" in err) is not ends, err
     assert (time.monotonic() - started < LOAD_S) is not ends  # it waited for the step, or left before its end
     assert _claims(db) == 0
+    # the crash log has its end line either way: the next start said the session had ended unexpectedly
+    assert crash_log.not_closed((tmp_path / "crash.log").read_text(encoding="utf-8")) == []
 
 
 @posix_only

@@ -114,7 +114,7 @@ def start(engine: Engine, batch_id: int, register: Register) -> Child | None:
     child.close()
     global _hooked
     if not _hooked:  # registered after multiprocessing's own exit handler, so it runs first (before its join)
-        atexit.register(_stop_all)
+        atexit.register(stop_all)
         _hooked = True
     _live.add(process)
     return Child(process, parent)
@@ -129,7 +129,8 @@ def _shared_url(engine: Engine) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-def _stop_all() -> None:
+def stop_all() -> None:
+    """End the registering processes still running (at exit, and before ``os._exit``, which runs no ``atexit``)."""
     for process in list(_live):
         if process.is_alive():
             process.terminate()

@@ -364,27 +364,45 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
-        end_model_thread(window.worker, rc)
+        end_model_thread(window.worker, rc, settings=window.settings)
 
 
-def end_model_thread(worker, rc: int, wait_ms: int | None = None) -> None:
+def end_model_thread(worker, rc: int, wait_ms: int | None = None, settings=None) -> None:
     """Before the process exits: the model thread must have ended, or Qt aborts the process when the window's
     thread object goes ("QThread: Destroyed while thread is still running", exit status -6 where a stop signal or
     the close button asked a clean end; a crash report on Windows). The window waited
     :data:`~app.ui.workers.STOP_WAIT_MS` for its current step; a step can take longer (a model still loading on a
-    busy machine, a file on a slow share): wait up to ``wait_ms`` more, saying so, and if it has still not ended,
-    leave at once with ``rc``. Everything the analyst did is in the store by then (each judgment commits when it
-    is acknowledged; the claims were given back at the close)."""
+    busy machine, a file on a slow share): wait up to ``wait_ms`` more, saying so (Ctrl+C meanwhile only ends the
+    wait), and if it has still not ended, leave at once with ``rc``, after what a normal exit does (the crash log's
+    "ended" line, the helper processes stopped, ``settings`` written: the next start said the session had ended
+    unexpectedly). Everything the analyst did is in the store by then (each judgment commits when it is
+    acknowledged; the claims were given back at the close)."""
+    import signal
+
     if not worker.isRunning():
         return
     wait_ms = MODEL_LAST_WAIT_MS if wait_ms is None else wait_ms
     print(f"fma-judge: waiting for the model to finish its current step (up to {wait_ms // 1000} s)…",
           file=sys.stderr, flush=True)
-    if worker.wait(wait_ms):
+    held = [(sig, signal.signal(sig, signal.SIG_IGN)) for sig in (signal.SIGINT, signal.SIGTERM)]
+    try:  # (a second Ctrl+C after "waiting…" raised out of the wait, and Qt aborted the process: review)
+        ended = worker.wait(wait_ms)
+    finally:
+        for sig, before in held:
+            signal.signal(sig, before if before is not None else signal.SIG_DFL)
+    if ended:
         return
     print("fma-judge: the model did not finish its step; closing without it (every judgment is saved)",
           file=sys.stderr, flush=True)
+    if settings is not None:
+        settings.sync()
+    # os._exit runs no atexit handler: what ours would do, here (not all of them: shiboken's destroys the window,
+    # and with it the running thread)
+    if (registrar := sys.modules.get("app.services.registrar")) is not None:  # (imported: it may have children)
+        registrar.stop_all()
+    crash_log.mark_ended()
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(rc)
 
 
