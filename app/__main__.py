@@ -115,7 +115,7 @@ def _window(argv: list[str]) -> int:
     try:
         from app.ui.app import run_app
 
-        return run_app(argv)
+        return run_app(argv, own_process=True)
     finally:
         gc.enable()  # (run_app enables it once the store is attached; this covers the ways out before that)
 

@@ -37,6 +37,8 @@ POOL_WAIT_MS = 120_000
 """How long the closing app waits for background tasks (an export of a factory's labels) before the database goes."""
 MODEL_LAST_WAIT_MS = 60_000
 """How much longer the app waits for the model thread's step before it exits without it (:func:`end_model_thread`)."""
+STUCK: list = []
+"""Windows whose model thread never ended, run inside another process (the tests): kept, as their threads run."""
 LANGS = ("en", "zh_TW")
 
 
@@ -214,7 +216,10 @@ def _hours(text: str) -> float:
     return value
 
 
-def run_app(argv: list[str]) -> int:
+def run_app(argv: list[str], *, own_process: bool = False) -> int:
+    """The window's life: ``own_process`` when the process is the app's own (``fma-judge``), which may then leave
+    at once past a model step that never ends (:func:`end_model_thread`); run inside another program (the tests),
+    the window is kept alive instead."""
     args = build_parser().parse_args(argv)
     interactive = not args.screenshot  # a screenshot run has nobody to click a dialog away (app.ui.alerts)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -364,10 +369,11 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
-        end_model_thread(window.worker, rc, settings=window.settings)
+        if not end_model_thread(window.worker, rc, settings=window.settings, leave=own_process):
+            STUCK.append(window)  # (its thread object must outlive the thread; a test process goes on)
 
 
-def end_model_thread(worker, rc: int, wait_ms: int | None = None, settings=None) -> None:
+def end_model_thread(worker, rc: int, wait_ms: int | None = None, settings=None, leave: bool = True) -> bool:
     """Before the process exits: the model thread must have ended, or Qt aborts the process when the window's
     thread object goes ("QThread: Destroyed while thread is still running", exit status -6 where a stop signal or
     the close button asked a clean end; a crash report on Windows). The window waited
@@ -376,11 +382,12 @@ def end_model_thread(worker, rc: int, wait_ms: int | None = None, settings=None)
     wait), and if it has still not ended, leave at once with ``rc``, after what a normal exit does (the crash log's
     "ended" line, the helper processes stopped, ``settings`` written: the next start said the session had ended
     unexpectedly). Everything the analyst did is in the store by then (each judgment commits when it is
-    acknowledged; the claims were given back at the close)."""
+    acknowledged; the claims were given back at the close). Whether the thread ended (``leave`` False: the
+    process goes on, the caller keeps the thread's window alive)."""
     import signal
 
     if not worker.isRunning():
-        return
+        return True
     wait_ms = MODEL_LAST_WAIT_MS if wait_ms is None else wait_ms
     print(f"fma-judge: waiting for the model to finish its current step (up to {wait_ms // 1000} s)…",
           file=sys.stderr, flush=True)
@@ -390,8 +397,8 @@ def end_model_thread(worker, rc: int, wait_ms: int | None = None, settings=None)
     finally:
         for sig, before in held:
             signal.signal(sig, before if before is not None else signal.SIG_DFL)
-    if ended:
-        return
+    if ended or not leave:
+        return ended
     print("fma-judge: the model did not finish its step; closing without it (every judgment is saved)",
           file=sys.stderr, flush=True)
     if settings is not None:
