@@ -99,7 +99,7 @@ def deploy_main(argv: list[str]) -> int:
     elif team is not None and not args.clear and not team.reachable():
         print(f"fma-judge deploy: warning: {team.bundle_path} is not reachable from this computer; the windows that "
               "do not reach it keep their own model", file=sys.stderr)
-    elif team is not None and not args.clear and (now := _version_now(team)) != team.model_version:
+    elif team is not None and not args.clear and team.model_version and (now := _version_now(team)) != team.model_version:
         print(f"fma-judge deploy: warning: {team.bundle_path} now holds "
               f"{now or 'no model it can read (a training into it under way, or a damaged manifest)'}, not the "
               f"{team.model_version} deployed: it was trained again into the same folder since; the windows load "

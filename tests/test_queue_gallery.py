@@ -289,6 +289,9 @@ def test_a_corrected_tiles_confidence_is_said_to_be_the_models_call(qtbot) -> No
     assert tile_text(corrected, names) == ("Metal particle", "", "model: Particle cluster 53%")
     unknown = dataclasses.replace(row, state="unknown")
     assert tile_text(unknown, names) == ("unknown type", "", "model: Particle cluster 53%")
+    both = dataclasses.replace(row, labels=("cluster", "metal"), state="accepted", judged_leaf="metal",
+                               judged_labels=("metal", "cluster"))  # the same set in another order: accepted
+    assert tile_text(both, names)[1:] == ("53%", "low confidence")
 
 
 def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:

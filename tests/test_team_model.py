@@ -98,6 +98,14 @@ def test_deploy_refuses_a_damaged_bundle_and_says_when_the_deployed_folder_was_t
         err = capsys.readouterr().err
         assert f"fma-judge deploy: error: {bad}: weights.safetensors is corrupted or was modified" in err, err
         assert "nothing deployed" in err
+    import zipfile
+
+    archive = tmp_path / "models" / "v2.zip"  # an archive whose weights member was damaged: a CRC error or a hash
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(good / "manifest.json", "manifest.json")
+        zf.writestr("weights.safetensors", (good / "weights.safetensors").read_bytes()[:-100])
+    assert deploy_main(["--db", str(db), "--model", str(archive)]) == 2
+    assert "weights.safetensors does not match the sha256 in manifest.json" in capsys.readouterr().err
     assert deploy_main(["--db", str(db)]) == 0 and "no team model" in capsys.readouterr().out  # nothing recorded
     assert deploy_main(["--db", str(db), "--model", str(good)]) == 0
     deployed = read_bundle_manifest(good).model_version

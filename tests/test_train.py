@@ -452,8 +452,21 @@ def test_a_data_sets_folder_is_found_two_folders_down_and_a_bundle_in_it_does_no
     (bundle / "eval" / "confusion_matrix.png").write_bytes(b"x")
     (bundle / "checkpoint").mkdir()
     (bundle / "checkpoint" / "x.png").write_bytes(b"x")
+    (bundle / "heatmaps").mkdir()  # predict --heatmaps BUNDLE/heatmaps
+    (bundle / "heatmaps" / "a_heatmap.png").write_bytes(b"x")
     assert images_in(bundle) == []
     refuse_data_folder(bundle, "a bundle")
+    lot = tmp_path / "lot1"  # a batch an earlier `evaluate --out lot1` wrote into: its report does not hide it
+    lot.mkdir()
+    for name in ("P001_20x.png", "report.md", "metrics.json", "confusion_matrix.png", "manifest.json"):
+        (lot / name).write_bytes(b"x")
+    assert images_in(lot) == [lot / "P001_20x.png"]
+    big = tmp_path / "big"  # a folder of many other files is not listed whole
+    big.mkdir()
+    for n in range(30):
+        (big / f"n{n:02}.txt").write_bytes(b"")
+    (big / "zz.png").write_bytes(b"x")
+    assert images_in(big, looked_at=10) == [] and images_in(big) == [big / "zz.png"]
 
 
 def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dataset, capsys):
@@ -943,14 +956,21 @@ def test_a_training_that_diverges_says_so_in_one_line(tmp_path, dataset, capsys,
 def test_an_out_this_account_cannot_write_is_refused_before_the_data_is_read(tmp_path, dataset, capsys, monkeypatch):
     """Seen as a user without rights: `train --out ro/v3` read and checked the data, then ended with "[Errno 13]
     Permission denied: 'ro/v3'" (root writes anywhere: the file system's refusal is simulated)."""
-    import tempfile
+    from models.commands import arguments
 
-    def refused(*_a, dir=None, **_k):
-        raise PermissionError(13, "Permission denied")
+    real = os.open
 
-    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    def refused(path, flags, *a):
+        if ".fma-write-test-" in str(path):
+            raise PermissionError(13, "Permission denied")
+        return real(path, flags, *a)
+
+    monkeypatch.setattr(arguments.os, "open", refused)
     assert _train(tmp_path / "ro" / "v3", dataset) == 2
     err = capsys.readouterr().err
     assert f"--out {tmp_path / 'ro' / 'v3'}: {tmp_path} cannot be written (Permission denied); choose another --out" \
         in err, err
     assert not (tmp_path / "ro").exists()
+    monkeypatch.undo()
+    arguments.refuse_unwritable_out(tmp_path / "ok" / "v3")  # a folder it can write: nothing refused, nothing left
+    assert not list(tmp_path.glob(".fma-write-test-*"))

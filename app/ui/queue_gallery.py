@@ -461,7 +461,7 @@ def tile_text(row: QueueRow, leaf_name) -> tuple[str, str, str]:
     shown = row.judged_set if row.state != "rejudge" and row.judged_leaf else row.predicted_set
     conf = "" if row.confidence is None else f"{row.confidence * 100:.0f}%"
     unknown = row.state == "unknown"  # judged a kind outside the tree
-    if (unknown or tuple(shown) != tuple(row.predicted_set)) and row.predicted_set:
+    if (unknown or set(shown) != set(row.predicted_set)) and row.predicted_set:  # (a set: its order is no change)
         return state_label("unknown") if unknown else set_names(leaf_name, shown), "", QCoreApplication.translate(
             "Queue", "model: {name} {conf}").format(name=set_names(leaf_name, row.predicted_set), conf=conf).strip()
     return set_names(leaf_name, shown), conf, tile_reasons(row.reasons)

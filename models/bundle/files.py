@@ -221,8 +221,8 @@ def read_bundle_manifest(path: str | Path) -> BundleManifest:
 
 
 def damaged_files(folder: str | Path, manifest: BundleManifest) -> list[str]:
-    """The files of a bundle folder that do not match the sha256 its manifest records (empty when all do, and for
-    an archive, whose members the loader checks): the weights, the spectrum head, the runtime graphs (of which
+    """The files of a bundle folder, or the members of a bundle archive, that do not match the sha256 its manifest
+    records (empty when all do): the weights, the spectrum head, the runtime graphs (of which
     loading reads only the prediction's: a damaged "Why this type?" graph passed, and failed on the analyst's W)
     and whether the weights are those the graphs were made from. Read whole: seconds for a large backbone.
     ``fma-judge deploy`` refuses such a bundle (a truncated weights file was deployed to the whole team) and the
@@ -230,14 +230,21 @@ def damaged_files(folder: str | Path, manifest: BundleManifest) -> list[str]:
     from models.hashing import file_sha256
 
     folder = Path(folder)
+    if folder.is_file():  # an archive: its members, each streamed (a zip with a damaged weights member deployed)
+        return _damaged_members(folder, manifest)
     if not folder.is_dir():
         return []
     hashes: dict[str, str | None] = {}
 
-    def sha(name: str) -> str | None:  # None: missing or unreadable (said once)
+    def sha(name: str) -> str | None:  # None: missing, no regular file of the folder, or unreadable (said once)
         if name not in hashes:
+            path = folder / name
+            if Path(name).name != name or not path.is_file():  # (a manifest naming /dev/zero hung the check)
+                hashes[name] = None
+                wrong.append(f"{name} is missing or is not a file of the bundle")
+                return None
             try:
-                hashes[name] = file_sha256(folder / name)
+                hashes[name] = file_sha256(path)
             except OSError as exc:
                 hashes[name] = None
                 wrong.append(f"{name} cannot be read ({exc.strerror or exc})")
@@ -258,4 +265,33 @@ def damaged_files(folder: str | Path, manifest: BundleManifest) -> list[str]:
         if (folder / WEIGHTS_NAME).is_file() and runtime.weights_sha256 and \
                 sha(WEIGHTS_NAME) not in (None, runtime.weights_sha256):
             wrong.append(f"{WEIGHTS_NAME} is not the weights its runtime graphs were made from")
+    return wrong
+
+
+def _damaged_members(archive: Path, manifest: BundleManifest) -> list[str]:
+    """:func:`damaged_files` for a bundle archive: each member the manifest vouches for, hashed as it is read."""
+    import hashlib
+
+    expected = {manifest.weights.file: manifest.weights.sha256} if manifest.weights and manifest.weights.sha256 \
+        else {}
+    if manifest.spectrum is not None:
+        expected[manifest.spectrum.file] = manifest.spectrum.sha256
+    if manifest.runtime is not None:
+        expected.update({g.file: g.sha256 for g in (manifest.runtime.predict, manifest.runtime.heatmap) if g})
+    wrong = []
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = set(zf.namelist())
+            for name, want in expected.items():
+                if name not in names:
+                    wrong.append(f"{name} is missing from the archive")
+                    continue
+                digest = hashlib.sha256()
+                with zf.open(name) as member:
+                    for chunk in iter(lambda m=member: m.read(1 << 20), b""):
+                        digest.update(chunk)
+                if digest.hexdigest() != want:
+                    wrong.append(f"{name} does not match the sha256 in manifest.json")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # (a CRC error is a BadZipFile)
+        wrong.append(f"the archive cannot be read ({exc})")
     return wrong

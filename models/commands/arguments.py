@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -60,10 +62,12 @@ def refuse_file_out(out: str | Path, what: str, result: str | None = None) -> No
         print(f"--out {out} holds the {result} of an earlier run ({when}): this run replaces it", file=sys.stderr)
 
 
-OUTPUT_MARKERS = ("manifest.json", "report.md", "metrics.json", "compare.json")
-"""Files that make a folder one of the commands' outputs (a bundle, an evaluation, a comparison): its own images (an
-evaluation's plots, a runtime reference image) are not a data set's."""
-SKIPPED_FOLDERS = ("calibration", "checkpoint")
+OWN_IMAGES = frozenset({"confusion_matrix.png", "reliability.png", "risk_coverage.png", "importance.png",
+                        "runtime_reference.png"})
+"""The images the commands write themselves (an evaluation's and a calibration's plots, a study's importance, a
+bundle's runtime reference image), and ``*_heatmap.png`` (``predict --heatmaps``): no data set's."""
+BUNDLE_FOLDERS = ("calibration", "checkpoint")
+"""A bundle's own folders (beside its ``manifest.json``): not looked into."""
 
 
 def refuse_data_folder(out: str | Path, what: str) -> None:
@@ -84,9 +88,10 @@ def refuse_data_folder(out: str | Path, what: str) -> None:
 
 def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -> list[Path]:
     """A few image files in ``out`` or up to ``depth - 1`` folders down: a data set's or a batch's folder (``fma-model
-    synth`` writes ``images/<type>/*.png``, two down: a training into it was allowed). The folders of the commands'
-    own outputs (:data:`OUTPUT_MARKERS`: an evaluation's plots, a bundle's reference image) and hidden ones hold none;
-    at most ``looked_at`` entries are read, and a folder that cannot be read counts as none."""
+    synth`` writes ``images/<type>/*.png``, two down: a training into it was allowed). The commands' own images
+    (:data:`OWN_IMAGES`) and a bundle's own folders (:data:`BUNDLE_FOLDERS`) are none; hidden entries are skipped;
+    at most ``looked_at`` entries are read (a share with 100,000 files is not listed whole), and a folder that
+    cannot be read counts as none."""
     from models.imageio import IMAGE_SUFFIXES
 
     found: list[Path] = []
@@ -98,40 +103,44 @@ def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -
                 entries = sorted(folder.iterdir())
             except OSError:
                 continue
-            seen += len(entries)
-            own = any(e.name in OUTPUT_MARKERS for e in entries)
+            bundle = any(e.name == "manifest.json" for e in entries)
             for entry in entries:
-                if entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS:
+                seen += 1
+                if seen > looked_at:
+                    return found
+                name = entry.name
+                if name.startswith(".") or (bundle and name in BUNDLE_FOLDERS):
                     continue
-                if entry.suffix.lower() in IMAGE_SUFFIXES and not own and entry.is_file():
-                    found.append(entry)
-                    if len(found) >= most:
-                        return found
+                if entry.suffix.lower() in IMAGE_SUFFIXES:
+                    if name not in OWN_IMAGES and not name.endswith("_heatmap.png") and entry.is_file():
+                        found.append(entry)
+                        if len(found) >= most:
+                            return found
                 elif entry.is_dir():
                     below.append(entry)
-            if seen >= looked_at:
-                return found
         level = below
     return found
 
 
 def refuse_unwritable_out(out: str | Path) -> None:
     """Refuse an ``--out`` this account cannot write into, before the run reads its data (it ended, minutes later,
-    as "[Errno 13] Permission denied: 'OUT'"): a file made and dropped in the folder, or in the nearest folder above
-    it that exists.
+    as "[Errno 13] Permission denied: 'OUT'"): one file made and removed in the folder, or in the nearest folder
+    above it that exists (one try: Windows' ``tempfile`` retries a refused name for hours, cpython#66305).
 
     Raises:
         PermissionError: naming the folder and why.
     """
-    import tempfile
-
     out = Path(out)
     above = next((p for p in (out, *out.parents) if p.exists()), None)
     if above is None or not above.is_dir():  # (refuse_file_out says what is wrong with it)
         return
+    probe = above / f".fma-write-test-{os.getpid()}"
     try:
-        with tempfile.TemporaryFile(dir=above):
-            pass
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:  # (left by a process of this pid killed at this very line: the folder is writable)
+        pass
     except OSError as exc:
         raise PermissionError(f"--out {out}: {above} cannot be written ({exc.strerror or exc}); choose another "
                               "--out") from None
+    with contextlib.suppress(OSError):
+        probe.unlink()

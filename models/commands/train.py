@@ -128,7 +128,7 @@ def _ctrl_c_held_back():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGINT, before if before is not None else signal.default_int_handler)
 
 
 NETWORK_KEYS = ("backbone", "backbone_kwargs", "head", "head_dim", "cbam")

@@ -216,7 +216,10 @@ def _whole(value: Any, least: int) -> bool:
 
 def _real(value: Any) -> bool:
     """A finite number, not a bool (``lr=inf`` passed and trained an epoch into NaN, then a traceback)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return False
 
 
 _FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr", "imbalance_tau"})
