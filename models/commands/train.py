@@ -190,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
                           "them); choose another --out")
     if args.folds:  # (check_out is not for them: their runs are kept fold by fold)
         refuse_data_folder(out, "the folds' runs")
+        refuse_unwritable_out(out)
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
     if args.init_from and not args.resume:  # a wrong one said now, not after minutes of reading the data
         _check_start(Path(args.init_from).expanduser())
