@@ -31,7 +31,7 @@ def test_demo_model_classifies_and_points_at_the_defects(tmp_path: Path, bundle:
     parser = argparse.ArgumentParser()
     evaluate.add_arguments(parser)
     args = parser.parse_args([str(DEMO / bundle), "--data", str(DEMO / "batch_answer_key.csv"), "--split", "all",
-                              "--out", str(tmp_path), "--pointing-game"])  # fmt: skip
+                              "--out", str(tmp_path), "--pointing-game", "22"])  # fmt: skip (22: the target needs 20)
     assert evaluate.run(args) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["n_known"] == 36 and metrics["unreadable"] == 0
@@ -39,7 +39,7 @@ def test_demo_model_classifies_and_points_at_the_defects(tmp_path: Path, bundle:
     assert metrics["top5"] >= MIN_TOP5
     # The heatmap peak lands in the true defect box (Grad-CAM at the backbone's stride-32 output map
     # scored under 30 % on the test set; see models/network.HEATMAP_STRIDE), and it is the heatmap the app shows.
-    assert metrics["pointing_game_n"] >= 20
+    assert metrics["pointing_game_n"] == 22
     assert metrics["pointing_game"] >= MIN_POINTING
     first = DEMO / "batch" / sorted(p.name for p in (DEMO / "batch").glob("*.png"))[0]
     made = Predictor(DEMO / bundle).heatmaps([first])[0]
