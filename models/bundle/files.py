@@ -252,7 +252,9 @@ def damaged_files(folder: str | Path, manifest: BundleManifest) -> list[str]:
 
     wrong: list[str] = []
     weights = manifest.weights
-    if weights is not None and weights.sha256 and (got := sha(weights.file)) is not None and got != weights.sha256:
+    runtime_only = manifest.runtime is not None and not (folder / WEIGHTS_NAME).exists()  # (its graphs are checked)
+    if weights is not None and weights.sha256 and not runtime_only and (got := sha(weights.file)) is not None \
+            and got != weights.sha256:
         wrong.append(f"{weights.file} is corrupted or was modified (sha256 differs from the manifest's)")
     if manifest.spectrum is not None and (got := sha(manifest.spectrum.file)) is not None \
             and got != manifest.spectrum.sha256:
