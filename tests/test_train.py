@@ -465,8 +465,9 @@ def test_a_data_sets_folder_is_found_two_folders_down_and_a_bundle_in_it_does_no
     big.mkdir()
     for n in range(30):
         (big / f"n{n:02}.txt").write_bytes(b"")
-    (big / "zz.png").write_bytes(b"x")
-    assert images_in(big, looked_at=10) == [] and images_in(big) == [big / "zz.png"]
+    (big / "sub").mkdir()
+    (big / "sub" / "zz.png").write_bytes(b"x")
+    assert images_in(big, looked_at=10) == [] and images_in(big) == [big / "sub" / "zz.png"]
 
 
 def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dataset, capsys):

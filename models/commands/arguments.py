@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import math
 import os
 import sys
@@ -99,15 +100,13 @@ def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -
     for _ in range(depth):
         below: list[Path] = []
         for folder in level:
-            try:
-                entries = sorted(folder.iterdir())
+            try:  # (never listed past what is left to read; sorted, so the names said do not change run to run)
+                entries = sorted(itertools.islice(folder.iterdir(), max(0, looked_at - seen)))
             except OSError:
                 continue
             bundle = any(e.name == "manifest.json" for e in entries)
+            seen += len(entries)
             for entry in entries:
-                seen += 1
-                if seen > looked_at:
-                    return found
                 name = entry.name
                 if name.startswith(".") or (bundle and name in BUNDLE_FOLDERS):
                     continue
@@ -118,6 +117,8 @@ def images_in(out: Path, most: int = 3, depth: int = 3, looked_at: int = 5000) -
                             return found
                 elif entry.is_dir():
                     below.append(entry)
+            if seen >= looked_at:
+                return found
         level = below
     return found
 
