@@ -227,7 +227,7 @@ def test_fma_judge_itself_names_the_missing_libraries_before_qt_opens(monkeypatc
     monkeypatch.setattr(syscheck, "_read_os_release", lambda: DEBIAN)
     monkeypatch.setattr(sys, "platform", "linux")
     started = []
-    monkeypatch.setattr(ui_app, "run_app", lambda argv: started.append(argv) or 0)
+    monkeypatch.setattr(ui_app, "run_app", lambda argv, **_kw: started.append(argv) or 0)
     monkeypatch.setattr(syscheck, "_loadable", without("libxcb-icccm.so.4", "libxcb-keysyms.so.1"))
     assert entry.main(["--demo"]) == 0 and started == [["--demo"]]  # Qt still tries: the check may be wrong
     err = capsys.readouterr().err
