@@ -279,6 +279,12 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     err = capsys.readouterr().err
     assert "WARNING: the data has no split column and" in err
     assert "holds the metrics.json of an earlier run" not in err  # (a new folder)
+    # calibrating on that data takes all of it, and says so everywhere (the log said "of split 'val'")
+    assert cli_main(["calibrate", str(out), "--data", str(plain), "--target-purity", "0.5", "--min-support", "1",
+                     "--out", str(tmp_path / "cal_all")]) in (0, 1)
+    err = capsys.readouterr().err
+    assert "no split column; calibrating on all of it" in err and "of split 'all'" in err and "'val'" not in err
+    assert json.loads((out / "manifest.json").read_text())["routing"]["calibrated_on"]["split"] == "all"
     assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev2")]) == 0
     assert f"--out {tmp_path / 'ev2'} holds the metrics.json of an earlier run (" in capsys.readouterr().err
 
@@ -481,14 +487,28 @@ def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dat
 
 def test_a_pickle_pretrained_file_is_refused_before_the_data_are_read(tmp_path, dataset, capsys, monkeypatch):
     """The name check of models.nn.config.weight_file_problem ran when the network was built, after a big data set
-    had been read and inspected; now first, and the file is never opened (it need not even exist)."""
+    had been read and inspected; now first, and a pickle is never opened (it need not even exist). So are a missing
+    file, a torch.save zip renamed .safetensors (it said "another backbone? header too large"), a file cut short,
+    and an unknown backbone: each was refused only after the data were read."""
+    import torch
+
     import models.training.loop as loop
 
     monkeypatch.setattr(loop, "load_training_data", lambda *a, **k: pytest.fail("the data were read first"))
-    for name, words in (("backbone.pth", "is a pickle checkpoint (.pth)"),
-                        ("backbone.SAFETENSORS", "must end in .safetensors, in lower case")):
-        rc = _train(tmp_path / "x", dataset, f"network.pretrained_file={tmp_path / name}")
-        assert rc == 2 and words in capsys.readouterr().err
+    torch.save({"w": torch.zeros(3)}, tmp_path / "zipped.safetensors")
+    (tmp_path / "cut.safetensors").write_bytes((10_000).to_bytes(8, "little") + b'{"w": {"dtype"')
+    for setting, words in ((f"network.pretrained_file={tmp_path / 'backbone.pth'}", "is a pickle checkpoint (.pth)"),
+                           (f"network.pretrained_file={tmp_path / 'backbone.SAFETENSORS'}",
+                            "must end in .safetensors, in lower case"),
+                           (f"network.pretrained_file={tmp_path / 'gone.safetensors'}", "pretrained_file not found"),
+                           (f"network.pretrained_file={tmp_path / 'zipped.safetensors'}",
+                            "is a PyTorch checkpoint (torch.save's zip, a pickle inside) named .safetensors"),
+                           (f"network.pretrained_file={tmp_path / 'cut.safetensors'}",
+                            "is not a safetensors file (22 bytes; its header does not read as one)"),
+                           ("network.backbone=efficientnet_litex",
+                            "network.backbone: unknown timm backbone 'efficientnet_litex' (did you mean efficientnet_lite")):
+        rc = _train(tmp_path / "x", dataset, setting)
+        assert rc == 2 and words in capsys.readouterr().err, setting
         assert not (tmp_path / "x").exists()
 
 

@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     has_splits = any(s.split is not None for s in everything)
     if not has_splits:
         print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
+        # what was calibrated on, in the log, calibration.json and the report (they said "split 'val'")
+        args = argparse.Namespace(**{**vars(args), "split": "all"})
     elif any(s.split == "train" for s in samples):  # --split train, or all
         print("warning: calibrating on training images: the model is surer of images it learned from than of new "
               "ones, so the purity promise would not hold in production; use val or a held-out set", file=sys.stderr)

@@ -56,19 +56,43 @@ class PretrainedFileError(ValueError):
     another backbone (the message names the backbone and what to set)."""
 
 
-def weight_file_problem(path: str | Path) -> str | None:
-    """Why ``network.pretrained_file`` cannot be read, from its name alone (None: it may be): checked before a
-    training reads its data, and again when the file is opened (:mod:`models.nn.pretrained`)."""
+def weight_file_problem(path: str | Path, *, read: bool = False) -> str | None:
+    """Why ``network.pretrained_file`` cannot be read (None: it may be), from its name alone, and with ``read`` also
+    from the file's first bytes: checked before a training reads its data, and again when the file is opened
+    (:mod:`models.nn.pretrained`). A PyTorch checkpoint renamed ``.safetensors`` said "header too large", and a
+    missing file was found only after the data were read."""
     path = Path(str(path)).expanduser()
     if path.suffix.lower() in PICKLE_SUFFIXES:
         return (f"pretrained_file {path} is a pickle checkpoint ({path.suffix}): fma-model reads weights from "
-                ".safetensors files only, because opening a pickle can run code hidden in it. Download the "
-                "backbone's model.safetensors from its Hugging Face page (timm publishes one for its models), or "
-                "convert the file once, on a machine where you trust it, with "
-                "safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
+                ".safetensors files only, because opening a pickle can run code hidden in it. " + _GET_SAFETENSORS)
     if path.suffix not in WEIGHT_SUFFIXES:  # exactly: timm reads any other ending, ".SAFETENSORS" too, as a pickle
         return (f"pretrained_file {path} must end in {' or '.join(WEIGHT_SUFFIXES)}, in lower case "
                 f"(got {path.suffix!r})")
+    return _content_problem(path) if read else None
+
+
+_GET_SAFETENSORS = ("Download the backbone's model.safetensors from its Hugging Face page (timm publishes one for its "
+                    "models), or convert the file once, on a machine where you trust it, with "
+                    "safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
+
+
+def _content_problem(path: Path) -> str | None:
+    """What the first bytes of a ``.safetensors`` file say against it: none, a zip (``torch.save``'s format), or a
+    header length that does not fit the file (damaged, cut short, another format). Nothing in it is unpickled."""
+    if not path.is_file():
+        return f"pretrained_file not found: {path}" + (" (it is a folder)" if path.is_dir() else "")
+    try:
+        with path.open("rb") as f:
+            head = f.read(9)
+            size = f.seek(0, 2)
+    except OSError as exc:
+        return f"pretrained_file {path} cannot be read: {exc.strerror or exc}"
+    if head[:4] == b"PK\x03\x04":
+        return (f"pretrained_file {path} is a PyTorch checkpoint (torch.save's zip, a pickle inside) named "
+                f".safetensors; it is not opened, because unpickling can run code hidden in it. {_GET_SAFETENSORS}")
+    if len(head) < 9 or int.from_bytes(head[:8], "little") > size - 8 or head[8:9] != b"{":
+        return (f"pretrained_file {path} is not a safetensors file ({size} bytes; its header does not read as one): "
+                "damaged, cut short while copying, or another format")
     return None
 
 

@@ -203,7 +203,8 @@ class LevelHead(nn.Module):
 # -------------------------------------------------------------------------------------- backbone
 
 
-def _check_name(config: NetworkConfig) -> None:
+def check_backbone_name(config: NetworkConfig) -> None:
+    """Refuse a backbone timm does not know, naming the closest it does (ValueError)."""
     name = config.backbone
     if ":" not in name and not timm.is_model(name):
         near = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
@@ -225,7 +226,7 @@ def _short(exc: BaseException, max_lines: int = 4) -> str:
 
 def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Module:
     """Create the timm backbone, with weights from ``pretrained_file`` or the hub when asked."""
-    _check_name(config)
+    check_backbone_name(config)
     kwargs = _backbone_kwargs(config)
     if load_pretrained and config.pretrained_file:
         return from_local_file(config, kwargs, _short)
@@ -248,7 +249,7 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
 
 def _meta_backbone(config: NetworkConfig) -> nn.Module | None:
     """A weightless copy of the backbone on the meta device, or None if the family does not support it."""
-    _check_name(config)
+    check_backbone_name(config)
     try:
         with torch.device("meta"):
             return timm.create_model(config.backbone, pretrained=False, **_backbone_kwargs(config))

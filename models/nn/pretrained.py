@@ -37,7 +37,7 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
     path = Path(str(config.pretrained_file)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained_file not found: {path}")
-    problem = weight_file_problem(path)
+    problem = weight_file_problem(path, read=True)
     if problem:
         raise PretrainedFileError(problem)
     before = torch.get_rng_state()

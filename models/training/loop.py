@@ -40,7 +40,13 @@ from models.nn.cbam import attention_box_loss
 from models.nn.config import IMBALANCE_LOSSES, weight_file_problem
 from models.nn.losses import HierarchicalLoss
 from models.nn.multilabel import MultiLabelLoss, level_multi_hot
-from models.nn.network import CBAM_HEATMAP_STRIDES, HierarchicalNet, build_network, resolve_data_config
+from models.nn.network import (
+    CBAM_HEATMAP_STRIDES,
+    HierarchicalNet,
+    build_network,
+    check_backbone_name,
+    resolve_data_config,
+)
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 from models.training.checkpoint import (
     check_resumable,
@@ -126,6 +132,18 @@ class _Progress:
     seconds: float = 0.0  # training time so far, earlier sessions of a resumed run included (max_minutes)
 
 
+def _check_network(cfg: TrainConfig, resume: bool) -> None:
+    """Refuse an unknown backbone, and a ``pretrained_file`` that is missing or no safetensors file, before the data
+    are read (they were refused after it, minutes on a factory's set)."""
+    try:
+        check_backbone_name(cfg.network)
+    except ValueError as exc:
+        raise ConfigError(f"network.backbone: {exc}") from exc
+    weights = cfg.network.pretrained_file if not resume and cfg.init_from is None else None
+    if weights and (problem := weight_file_problem(weights, read=True)):
+        raise ConfigError(problem)
+
+
 def train(
     cfg: TrainConfig,
     data: Sequence[str | Path],
@@ -152,9 +170,7 @@ def train(
     rt = setup_runtime(cfg)
     log = log if rt.is_main else _silent
     taxonomy = resolve_taxonomy(cfg, base_dir, kept=checkpoint_taxonomy(out) if resume else None)
-    weights = cfg.network.pretrained_file if not resume and cfg.init_from is None else None
-    if weights and (problem := weight_file_problem(weights)):  # before the data are read (minutes on a big set)
-        raise ConfigError(problem)
+    _check_network(cfg, resume)  # before the data are read (minutes on a big set)
     samples = load_training_data(cfg, data, taxonomy, log)
     if cfg.network.spectrum:
         check_spectra(samples.train, samples.val, out, multilabel=cfg.loss.kind == "multilabel")
