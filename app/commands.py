@@ -127,6 +127,11 @@ PROBLEMS_SHOWN = 10
 """How many unreadable files ``classify`` names (the count covers them all)."""
 
 
+ROUTE_WORDS = {"auto": "auto-judged", "rejudge": "to re-judge",
+               "none": "not routed, the model has no calibration (fma-model calibrate):"}
+"""The routes of ``classify``'s summary line ("none 2" said nothing of why)."""
+
+
 def classify_main(argv: list[str]) -> int:
     """Pre-classify a folder into the store, headless, exactly as the app would when it opens the folder."""
     parser = argparse.ArgumentParser(
@@ -252,7 +257,7 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
         ranks.close()
     if ranks.rank > 0:
         return 0
-    routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
+    routes = ", ".join(f"{ROUTE_WORDS.get(k, k)} {v}" for k, v in sorted(result.routes.items())) or "-"
     print(f"{result.name}: {result.images} images; predicted {result.predicted} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
     for path, why in result.problems[:PROBLEMS_SHOWN]:  # which files, and why: what a scheduled run's reader acts on

@@ -266,7 +266,8 @@ def test_classify_rerun_counts_an_image_it_could_not_decode_as_unreadable_not_pr
     folder, db = _undecodable(tmp_path), f"sqlite:///{tmp_path / 'team.sqlite3'}"
     first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "4 images; predicted 2 now (" in first.stdout, first.stdout
+    assert ("4 images; predicted 2 now (not routed, the model has no calibration (fma-model calibrate): 2), "
+            in first.stdout), first.stdout
     assert ", 0 already had this model's prediction, 2 unreadable" in first.stdout, first.stdout
     again = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert again.returncode == 0, again.stderr
