@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 if TYPE_CHECKING:  # numpy is imported by the 16-bit path that needs it (not on the way to the app's window)
     import numpy as np
@@ -264,7 +264,7 @@ def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = N
             img.load()
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
-            return to_rgb(img).copy()
+            return to_rgb(_upright(img)).copy()
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
@@ -277,6 +277,20 @@ def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = N
         raise ImageLoadError(path, "permission denied") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(path, f"{CUT_SHORT} ({exc})") from None
+
+
+ORIENTATION_TAG = 0x0112
+"""EXIF Orientation: 1 upright; 2-8 mirrored and/or turned (a camera held sideways, a microscope's export)."""
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """The picture as an image viewer shows it: turned (and mirrored) as its EXIF orientation says. The app showed,
+    and the model judged, a photo taken sideways lying on its side, where the analyst's viewer showed it upright.
+    The model, the screen and training all decode through :func:`load_image`, so they agree."""
+    try:
+        return ImageOps.exif_transpose(img) if img.getexif().get(ORIENTATION_TAG, 1) not in (1, None) else img
+    except Exception:  # a damaged EXIF block: the pixels as they are (the picture itself decoded)
+        return img
 
 
 def decode_or_reason(decode: Callable[[S], R], source: S) -> tuple[R | None, str | None]:
@@ -376,6 +390,8 @@ def image_facts(path: str | Path) -> ImageFacts:
         width, height, mode = int(im.width), int(im.height), im.mode
         bits = _header_bits(im)
         exif = im.getexif()
+        if exif.get(ORIENTATION_TAG) in (5, 6, 7, 8):  # turned a quarter: the size as it is shown
+            width, height = height, width
         description = str(exif.get(270) or "")  # TIFF ImageDescription
         when = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, DateTime
     mag, mag_from = magnification_in(description), "tiff"

@@ -377,3 +377,27 @@ def test_a_picture_file_is_decoded_only_while_it_holds_its_picture(tmp_path) -> 
         load_image(known)
     assert err.value.reason == OTHER_PICTURE
     assert load_image(str(path)).getpixel((0, 0)) == (200, 200, 200)  # a plain path: whatever the file holds
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_picture_taken_sideways_is_seen_upright_as_a_viewer_shows_it(tmp_path: Path, suffix: str) -> None:
+    """EXIF orientation 6 (a camera turned a quarter): the app showed, and the model judged, the picture lying on
+    its side, where the analyst's image viewer showed it upright. The model, the screen and training all decode
+    through load_image, so they turn it alike; the image's facts give the size it is shown at."""
+    from models.imageio import image_facts
+
+    stored = Image.new("RGB", (60, 20), (0, 0, 0))
+    stored.paste((255, 255, 255), (0, 0, 10, 20))  # white at the stored picture's left edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise: the left edge at the top
+    path = tmp_path / f"sideways{suffix}"
+    stored.save(path, exif=exif.tobytes(), **({"quality": 95} if suffix == ".jpg" else {}))
+    shown = load_image(path)
+    assert shown.size == (20, 60)
+    arr = np.asarray(shown)
+    assert arr[:8].mean() > 200 and arr[-40:].mean() < 30  # the white band on top
+    facts = image_facts(path)
+    assert (facts.width, facts.height) == (20, 60)
+    upright = tmp_path / f"upright{suffix}"
+    stored.save(upright)  # no orientation: as stored
+    assert load_image(upright).size == (60, 20) and (image_facts(upright).width, image_facts(upright).height) == (60, 20)

@@ -159,8 +159,11 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         predicted = item.prediction.leaf
         other = next(leaf for leaf in taxonomy.leaves if taxonomy.path(leaf)[0] != taxonomy.path(predicted)[0])
 
+        titles, chosen = [], [other]
+
         def pick(dlg) -> int:
-            dlg.chosen = other
+            titles.append(dlg.windowTitle())
+            dlg.chosen = chosen[0]
             return 1
 
         monkeypatch.setattr(TaxonomyPicker, "exec", pick)
@@ -168,6 +171,11 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         QApplication.processEvents()
         current = win.presenter.current_item.judgment
         assert current.labels == (predicted, other) and win.presenter.current_item is not None
+        # the model's call became a type: said before (the picker's title) and after (it was silent)
+        assert titles == [f"Add a defect type beside {win.presenter.name(predicted)}"]
+        assert win.statusBar().currentMessage() == (
+            f"img_0.png: 2 defect types, {win.presenter.name(predicted)}, {win.presenter.name(other)} · X takes off "
+            "the last")
         assert win.current == 0  # the image stays on screen: another type can be added
         names = f"{win.presenter.name(predicted)} + {win.presenter.name(other)}"
         assert names in win.panel.judgment.text() and win.list_model.rows[0].label == names
@@ -181,6 +189,13 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         back = win.presenter.current_item  # undecided, as before Shift+C: nobody accepted the model's call
         assert back.judgment is not None and not back.judgment.is_decision
         assert win.service.labels_of(back) == (predicted,) and "accepted" not in win.panel.judgment.text()
+        chosen[0] = predicted  # undecided again: the model's call added to itself writes nothing, and says so
+        rows = len(_history(engine, item.image.image_id))
+        qtbot.keyClick(win, Qt.Key.Key_C, Qt.KeyboardModifier.ShiftModifier)
+        QApplication.processEvents()
+        assert len(_history(engine, item.image.image_id)) == rows
+        assert win.statusBar().currentMessage() == f"{win.presenter.name(predicted)} is the model's call already: " \
+                                                   "Enter accepts it"
         qtbot.keyClick(win, Qt.Key.Key_X)
         QApplication.processEvents()
         assert "one defect type" in win.statusBar().currentMessage()

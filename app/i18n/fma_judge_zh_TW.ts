@@ -862,7 +862,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="325"/>
+        <location filename="../ui/judging_actions.py" line="336"/>
         <location filename="../ui/style.py" line="391"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1790,7 +1790,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="74"/>
+        <location filename="../ui/judging_actions.py" line="75"/>
         <location filename="../ui/main_window.py" line="488"/>
         <location filename="../ui/queue_actions.py" line="224"/>
         <source>Cannot show this image</source>
@@ -1831,12 +1831,12 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="49"/>
+        <location filename="../ui/judging_actions.py" line="50"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="281"/>
+        <location filename="../ui/judging_actions.py" line="292"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1866,87 +1866,102 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="98"/>
+        <location filename="../ui/judging_actions.py" line="99"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="71"/>
+        <location filename="../ui/judging_actions.py" line="72"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="66"/>
+        <location filename="../ui/judging_actions.py" line="67"/>
         <source>Nothing judged: {file} is not on screen yet</source>
         <translation>未判定：{file} 尚未顯示在畫面上</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="87"/>
+        <location filename="../ui/judging_actions.py" line="88"/>
         <source>Nothing accepted: {why}</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="105"/>
+        <location filename="../ui/judging_actions.py" line="106"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="125"/>
+        <location filename="../ui/judging_actions.py" line="126"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="153"/>
+        <location filename="../ui/judging_actions.py" line="156"/>
+        <source>Add a defect type beside {names}</source>
+        <translation>在 {names} 之外加入缺陷類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="157"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="158"/>
+        <location filename="../ui/judging_actions.py" line="162"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="173"/>
+        <location filename="../ui/judging_actions.py" line="163"/>
+        <source>{name} is the model&apos;s call already: {key} accepts it</source>
+        <translation>{name} 已是模型的判定：按 {key} 接受</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="171"/>
+        <source>{file}: {n} defect types, {names} · {key} takes off the last</source>
+        <translation>{file}：{n} 個缺陷類別，{names} · 按 {key} 移除最後一個</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="184"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="194"/>
+        <location filename="../ui/judging_actions.py" line="205"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="215"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="216"/>
+        <location filename="../ui/judging_actions.py" line="227"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="226"/>
+        <location filename="../ui/judging_actions.py" line="237"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="227"/>
+        <location filename="../ui/judging_actions.py" line="238"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="233"/>
+        <location filename="../ui/judging_actions.py" line="244"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="234"/>
+        <location filename="../ui/judging_actions.py" line="245"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="289"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2011,22 +2026,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="310"/>
+        <location filename="../ui/judging_actions.py" line="321"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="318"/>
+        <location filename="../ui/judging_actions.py" line="329"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="327"/>
+        <location filename="../ui/judging_actions.py" line="338"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="328"/>
+        <location filename="../ui/judging_actions.py" line="339"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2035,32 +2050,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="333"/>
+        <location filename="../ui/judging_actions.py" line="344"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="353"/>
+        <location filename="../ui/judging_actions.py" line="364"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="355"/>
+        <location filename="../ui/judging_actions.py" line="366"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="356"/>
+        <location filename="../ui/judging_actions.py" line="367"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="357"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2069,17 +2084,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="383"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="373"/>
+        <location filename="../ui/judging_actions.py" line="384"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="390"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2088,27 +2103,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="397"/>
+        <location filename="../ui/judging_actions.py" line="408"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="400"/>
+        <location filename="../ui/judging_actions.py" line="411"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="474"/>
+        <location filename="../ui/judging_actions.py" line="485"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="475"/>
+        <location filename="../ui/judging_actions.py" line="486"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2121,12 +2136,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="480"/>
+        <location filename="../ui/judging_actions.py" line="491"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="481"/>
+        <location filename="../ui/judging_actions.py" line="492"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2139,12 +2154,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="486"/>
+        <location filename="../ui/judging_actions.py" line="497"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="487"/>
+        <location filename="../ui/judging_actions.py" line="498"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2157,12 +2172,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="492"/>
+        <location filename="../ui/judging_actions.py" line="503"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="493"/>
+        <location filename="../ui/judging_actions.py" line="504"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

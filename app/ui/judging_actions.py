@@ -22,6 +22,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.style import (
     file_reason_text,
+    listed,
     state_label,
     store_reason_text,
     store_text,
@@ -149,18 +150,28 @@ class JudgingActions:
         if item is None or self._not_shown(item) or (names := self._types_to_pick()) is None:
             return
         blind = self.presenter.blind(item)
+        before = self.service.labels_of(item, blind=blind)  # undecided: the model's call, which the type joins
+        shown = listed(self.presenter.name(leaf) for leaf in before)
         dlg = TaxonomyPicker(names, self.lang, self)
-        dlg.setWindowTitle(QCoreApplication.translate("Main", "Add a defect type"))
+        dlg.setWindowTitle(QCoreApplication.translate("Main", "Add a defect type beside {names}").format(names=shown)
+                           if before else QCoreApplication.translate("Main", "Add a defect type"))
         if not (dlg.exec() and dlg.chosen):
             return
         decided = item.judgment is not None and item.judgment.is_decision
-        if decided and dlg.chosen in self.service.labels_of(item, blind=blind):  # a row that changes nothing
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "{name} is already one of this image's types").format(
-                name=self.presenter.name(dlg.chosen)), 6000)
+        if dlg.chosen in before:  # a row that changes nothing (undecided: the model's call twice)
+            self.statusBar().showMessage((QCoreApplication.translate(
+                "Main", "{name} is already one of this image's types") if decided else QCoreApplication.translate(
+                "Main", "{name} is the model's call already: {key} accepts it")).format(
+                name=self.presenter.name(dlg.chosen), key=keymap.shown_key(self.keymap, "accept")), 6000)
             return
-        if self._over_colleague(item, (*self.service.labels_of(item, blind=blind), dlg.chosen), edit=True):
-            self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
+        labels = (*before, dlg.chosen)
+        if self._over_colleague(item, labels, edit=True) and self._judge(
+                lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False):
+            # said: on an undecided image the model's call became one of the types without a word
+            self.say_now(QCoreApplication.translate("Main", "{file}: {n} defect types, {names} · {key} takes off the "
+                                                            "last").format(
+                file=Path(item.image.path).name, n=len(labels), names=listed(map(self.presenter.name, labels)),
+                key=keymap.shown_key(self.keymap, "remove_label")), 8000)
 
     def remove_label(self) -> None:
         """X: the last of the image's several defect types taken off."""
