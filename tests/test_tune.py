@@ -353,6 +353,9 @@ def test_a_near_study_draws_inside_the_narrowed_ranges_and_says_them(tmp_path, d
     summary = json.loads((out / "summary.json").read_text())
     assert summary["space"] == "near" and summary["ranges"]["lr"] == pytest.approx([low, high])
     assert any(line.startswith("[tune] space near: lr ") for line in lines)
+    (choices,) = [line for line in lines if line.startswith("[tune] choices: ")]
+    assert "schedule cosine/onecycle" in choices and "--set KEY=VALUE keeps a key out of the search" in choices
+    assert "input_size" not in choices  # (TUNE_SETS fixes it)
     assert "network.head_dim" not in summary["ranges"]
     wide = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "wide", overrides=[*TUNE_SETS, "lr=0.001"], trials=1,
                             space_mode="wide"), log=lambda _m: None)

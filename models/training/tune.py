@@ -397,6 +397,10 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     space = tuple(p for p in space if p.key not in fixed)
     log(f"[tune] space {options.space_mode}: " + ", ".join(
         f"{p.key} {_fmt(p.low)}..{_fmt(p.high)}" for p in space if p.kind != "choice"))
+    # a config's value is the first trial's, then searched like the rest (input_size: 64 in --config, then 224 in
+    # trial 1, surprised a user on a slow machine): said, with the way to pin one
+    log("[tune] choices: " + "; ".join(f"{p.key} {'/'.join(map(str, p.choices))}" for p in space if p.kind == "choice")
+        + " (the config's values are trial 0's; --set KEY=VALUE keeps a key out of the search)")
     column = OBJECTIVES[options.objective]
 
     def objective(trial: Any) -> float:
