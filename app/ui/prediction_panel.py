@@ -24,6 +24,11 @@ from app.ui import keymap, startup_log
 from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
+COMPACT_ROW_GAP = 2
+"""Pixels between the Top-5 rows when the panel is compact."""
+WIDGET_MAX = 16_777_215
+"""Qt's QWIDGETSIZE_MAX: a button's height left to its style again."""
+
 
 class ElidedLabel(QLabel):
     """One line of plain text that is cut at the start by whole names (``… › Residues and stains``, see
@@ -49,6 +54,33 @@ class ElidedLabel(QLabel):
         self.setText(elide_path(self.full_text, self.fontMetrics().horizontalAdvance, max(1, self.width()),
                                 lambda text, width: self.fontMetrics().elidedText(
                                     text, Qt.TextElideMode.ElideRight, width)))
+
+
+class FactsLabel(ElidedLabel):
+    """The image's details line: wrapped; one line cut at its end (the whole line as its tooltip) while the panel
+    is compact, where its second line ("· saved 2026-12-07 04:04") pushed the routing reason under the fold."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.one_line = False
+        self.setWordWrap(True)
+
+    def set_one_line(self, on: bool) -> None:
+        self.one_line = on
+        self.setWordWrap(not on)
+        self._elide()
+
+    def wrap_saving(self) -> int:
+        """The lines one line saves now, in pixels (0 when wrapped)."""
+        if not self.one_line or not self.full_text:
+            return 0
+        fm = self.fontMetrics()
+        wrapped = fm.boundingRect(0, 0, max(1, self.width()), 10_000, Qt.TextFlag.TextWordWrap, self.full_text)
+        return max(0, wrapped.height() - fm.height())
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(1, self.width()))
+                     if self.one_line else self.full_text)
 
 
 class MiddleElidedLabel(ElidedLabel):
@@ -178,6 +210,7 @@ class PredictionPanel(QWidget):
                 self.top_grid.addWidget(w, k, col)
             self.top_rows.append((key, name, bar, pct, why))
         self.top_grid.setColumnStretch(1, 1)
+        self._spacing: int | None = None  # the style's gap between the rows, read when first compact (then less)
 
         self.determined = QLabel(self)  # "Particle is determined · pick the type" (hierarchical routing)
         self.determined.setWordWrap(True)
@@ -212,9 +245,8 @@ class PredictionPanel(QWidget):
         self.pick_btn.clicked.connect(self.pickerRequested)
         self.unknown_btn.clicked.connect(self.unknownRequested)
         self.note_btn.clicked.connect(self.noteRequested)
-        self.facts = QLabel(self)  # "1024 × 768 px · 8-bit RGB · 20× (file name) · 412 KB · saved 2026-11-28 14:03"
+        self.facts = FactsLabel(self)  # "1024 × 768 px · 8-bit RGB · 20× (file name) · 412 KB · saved 2026-11-28 14:03"
         self.facts.setStyleSheet("color: #9aa0a6; font-size: 11px;")
-        self.facts.setWordWrap(True)
         self.facts.hide()
         self.model_label = QLabel(self)
         self.model_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
@@ -263,21 +295,31 @@ class PredictionPanel(QWidget):
         self.show_data(None)
 
     def compact_saving(self) -> int:
-        """What compact saves now (the ancestry lines and the model line it hides; 0 when not compact)."""
+        """What compact saves now (the ancestry lines, the Top-5 rows' taller buttons and gaps, the details line's
+        second line, and the model line it hides; 0 when not compact)."""
         if not self.compact:
             return 0
-        rows = sum(self._ancestry_height(k) for k in range(len(self.top_parents)) if self._has_ancestry(k))
-        return rows + self.model_label.sizeHint().height() + max(0, self.layout().spacing())  # (and its gap)
+        shown = [k for k in range(len(self.top_rows)) if self.top_rows[k][1].isVisibleTo(self)]
+        rows = sum(self._row_height(k, compact=False) - self._row_height(k, compact=True) for k in shown)
+        gaps = ((self._spacing or 0) - COMPACT_ROW_GAP) * max(0, len(shown) - 1)
+        facts = self.facts.wrap_saving() if self.facts.isVisibleTo(self) else 0
+        return rows + gaps + facts + self.model_label.sizeHint().height() + max(0, self.layout().spacing())  # (its gap)
 
-    def _ancestry_height(self, k: int) -> int:
-        """What row ``k``'s ancestry line adds to its height: the row is as high as its key button at least, so
-        the line adds only what the name and the line need beyond it (the whole line's height was counted: the
-        saving came out at 112 px where it was about 40, the panes did not fold, and the routing reason scrolled
-        away under the similar cases' tiles at 1366 x 768, zh_TW walk-through)."""
+    def _row_height(self, k: int, *, compact: bool) -> int:
+        """Top-5 row ``k``'s height: as high as its key button, bar and percentage at least, and its name with
+        (not compact) the ancestry line under it. Compact, the buttons are a line high (at 1366 x 768 and 125 %
+        scale rows 4 and 5 and the routing reason scrolled away, the rows as high as a full button each). (The
+        whole ancestry line's height was counted once: the saving came out at 112 px where it was about 40, the
+        panes did not fold, zh_TW walk-through.)"""
         key, name, bar, pct, why = self.top_rows[k]
-        others = max(w.sizeHint().height() for w in (key, bar, pct, why))
-        alone = name.sizeHint().height()
-        return max(others, alone + self.top_parents[k].sizeHint().height()) - max(others, alone)
+        button = self._compact_button() if compact else max(key.sizeHint().height(), why.sizeHint().height())
+        text = name.sizeHint().height() + (self.top_parents[k].sizeHint().height()
+                                           if not compact and self._has_ancestry(k) else 0)
+        return max(button, bar.sizeHint().height(), pct.sizeHint().height(), text)
+
+    def _compact_button(self) -> int:
+        """A compact Top-5 row's key and "?" button height: a line of the name's font and a little room."""
+        return self.top_rows[0][1].fontMetrics().height() + 6
 
     def wanted_height(self) -> int:
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
@@ -346,6 +388,17 @@ class PredictionPanel(QWidget):
         for k, parents in enumerate(self.top_parents):
             parents.setVisible(not on and self._has_ancestry(k))
         self.model_label.setVisible(not on)
+        self.facts.set_one_line(on)
+        if on and self._spacing is None:
+            self._spacing = max(0, self.top_grid.verticalSpacing())
+        self.top_grid.setVerticalSpacing(COMPACT_ROW_GAP if on else -1)  # -1: the style's again
+        for key, _name, _bar, _pct, why in self.top_rows:
+            for button in (key, why):
+                if on:
+                    button.setFixedHeight(self._compact_button())
+                else:  # back to the style's height
+                    button.setMinimumHeight(0)
+                    button.setMaximumHeight(WIDGET_MAX)
 
     # -----------------------------------------------------------------------------------------
     def _ensure_path_rows(self, n: int) -> None:
@@ -363,7 +416,7 @@ class PredictionPanel(QWidget):
     def set_facts(self, facts: ImageFacts | None) -> None:
         """The details line of the image on screen (None: hidden, e.g. while it is being decoded)."""
         text = facts_text(facts)
-        self.facts.setText(text)
+        self.facts.set_full_text(text)
         self.facts.setVisible(bool(text))
 
     def show_data(self, data: PanelData | None) -> None:
