@@ -65,12 +65,12 @@ from models.training.tune_versus import (
     BASE_TRIAL_ATTR,
     VAL_PRED_ATTR,
     VAL_TARGETS_ATTR,
-    ExtraMetrics,
     ValRecorder,
     paired_gain,
     versus_base,
     versus_base_line,
 )
+from models.training.validation import ExtraMetrics
 
 Log = Callable[[str], None]
 

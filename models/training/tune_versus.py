@@ -6,16 +6,15 @@ intervals (:func:`paired_gain`), and :func:`versus_base_line` says it in one log
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BASE_TRIAL_ATTR", "VAL_PRED_ATTR", "VAL_TARGETS_ATTR", "ExtraMetrics", "ValRecorder", "paired_gain",
-           "versus_base", "versus_base_line"]
+from models.training.validation import ExtraMetrics
 
-ExtraMetrics = Callable[[Any, Any], dict[str, float]]
-"""The loop's ``val_metrics``: ``(leaf_probs, targets) -> {name: value}`` (see :func:`models.training.loop.train`)."""
+__all__ = ["BASE_TRIAL_ATTR", "VAL_PRED_ATTR", "VAL_TARGETS_ATTR", "ValRecorder", "paired_gain", "versus_base",
+           "versus_base_line"]
+
 BASE_TRIAL_ATTR = "base_trial"
 """The study's user attribute naming the trial that ran the base config (0 in a study ``tune`` created)."""
 VAL_PRED_ATTR, VAL_TARGETS_ATTR = "val_pred", "val_targets"
