@@ -103,6 +103,10 @@ def run_export(args: argparse.Namespace) -> int:
               f"{result.undecided:,} no person decided (status auto, waiting or unreadable; training skips them)")
     else:
         print(f"Exported {result.count:,} label(s) to {result.path}")
+    if result.removed:  # (they stayed: an image relabelled since had a copy under each type)
+        print(f"Removed {len(result.removed):,} cop{'y' if len(result.removed) == 1 else 'ies'} an earlier export "
+              f"made in {result.path} that this one does not list (relabelled since, or outside this export's scope): "
+              "the folder holds what its manifest.csv lists")
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]

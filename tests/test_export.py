@@ -254,6 +254,39 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     assert (out / _csv_rows(out / "notes.csv")[0]["path"]).is_file()
 
 
+def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store: Store, tmp_path: Path, taxonomy,
+                                                                          capsys) -> None:
+    """Exported, a relabelled (scratch to crack), exported again with --overwrite: the old copy stayed under
+    scratch/ beside the new one under crack/, and a training on the folder by its class folders learned it as both
+    (team lead's walk-through). Now the earlier export's copies this one does not list go, with their spectra and
+    an emptied type folder; a file the export did not make stays."""
+    out = tmp_path / "tree"
+    export_labels(store.engine, out, "imagefolder")
+    sha_a = file_sha256(store.paths["a"])
+    old = out / "scratch" / f"{sha_a[:8]}_a.png"
+    (old.parent / f"{old.stem}.spot1.jdx").write_text("##TITLE=a\n")  # a spectrum copied beside it
+    mine = out / "scratch" / "my_reference.png"  # the lead's own file: never the export's to remove
+    shutil.copyfile(store.paths["a"], mine)
+    with session_scope(store.engine) as s:
+        img = repo.get_or_create_image(s, sha_a, store.paths["a"], 80, 60).image_id
+        repo.record_judgment(s, image_id=img, leaf="crack", action="picker", analyst="amy")
+    args = argparse.ArgumentParser()
+    add_export_arguments(args)
+    assert run_export(args.parse_args(["--db", store.url, "--out", str(out), "--format", "imagefolder",
+                                       "--overwrite"])) == 0
+    said = capsys.readouterr().out
+    assert f"Removed 1 copy an earlier export made in {out} that this one does not list" in said, said
+    assert not old.exists() and not (old.parent / f"{old.stem}.spot1.jdx").exists() and mine.is_file()
+    assert (out / "crack" / f"{sha_a[:8]}_a.png").is_file()
+    as_folder = read_image_folder(out, taxonomy)  # by its class folders: a once, as crack (and the lead's file)
+    assert sorted(s.label for s in as_folder.samples if s.path.name.endswith("_a.png")) == ["crack"]
+    only_b = export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))  # another scope
+    assert only_b.removed and not (out / "unknown_unlabelled").exists()  # emptied: its folder went too
+    listed = {r["path"] for r in _csv_rows(out / "manifest.csv")}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*.png")} - {"scratch/my_reference.png"}
+    assert on_disk == listed  # the folder holds what its manifest lists
+
+
 @pytest.mark.parametrize("where", ["the export's folder", "a type's folder"])
 def test_an_imagefolder_export_onto_a_read_only_share_says_so_as_a_csv_export_does(store: Store, tmp_path: Path,
                                                                                      monkeypatch, where) -> None:

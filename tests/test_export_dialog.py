@@ -224,3 +224,6 @@ def test_the_line_after_an_export_does_not_call_undecided_rows_labels(qtbot) -> 
         f"Exported 1 row to {out}: no person decided it (training skips it)"  # (it read "1 rows … 0 judged")
     assert export_done_text(ExportResult(3, out, missing=("a.png",))) == \
         f"Exported 3 labels to {out}; 1 exported rows name files that are not there now or hold another picture now"
+    assert export_done_text(ExportResult(3, out, removed=("scratch/1234abcd_a.png", "x/y.png"))) == \
+        f"Exported 3 labels to {out}; 2 copies an earlier export made there removed (relabelled since, or outside " \
+        "this export)"

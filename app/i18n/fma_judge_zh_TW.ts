@@ -2257,6 +2257,11 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在或已換成另一張影像的檔案</translation>
     </message>
     <message>
+        <location filename="../ui/side_actions.py" line="422"/>
+        <source>; {k} copies an earlier export made there removed (relabelled since, or outside this export)</source>
+        <translation>；已移除先前匯出留在該處的 {k} 份副本（之後改了標籤，或不在本次匯出範圍內）</translation>
+    </message>
+    <message>
         <location filename="../ui/side_actions.py" line="346"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
@@ -2387,7 +2392,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="92"/>
-        <location filename="../ui/prediction_panel.py" line="448"/>
+        <location filename="../ui/prediction_panel.py" line="501"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
     </message>
@@ -2403,149 +2408,149 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="138"/>
-        <location filename="../ui/prediction_panel.py" line="418"/>
+        <location filename="../ui/prediction_panel.py" line="170"/>
+        <location filename="../ui/prediction_panel.py" line="471"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="375"/>
+        <location filename="../ui/prediction_panel.py" line="428"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="410"/>
+        <location filename="../ui/prediction_panel.py" line="463"/>
         <location filename="../ui/queue_gallery.py" line="437"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="417"/>
+        <location filename="../ui/prediction_panel.py" line="470"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="423"/>
+        <location filename="../ui/prediction_panel.py" line="476"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="449"/>
+        <location filename="../ui/prediction_panel.py" line="502"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="453"/>
+        <location filename="../ui/prediction_panel.py" line="506"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="457"/>
+        <location filename="../ui/prediction_panel.py" line="510"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="316"/>
+        <location filename="../ui/prediction_panel.py" line="358"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="305"/>
+        <location filename="../ui/prediction_panel.py" line="347"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類別？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="317"/>
+        <location filename="../ui/prediction_panel.py" line="359"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="318"/>
+        <location filename="../ui/prediction_panel.py" line="360"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="319"/>
+        <location filename="../ui/prediction_panel.py" line="361"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="320"/>
+        <location filename="../ui/prediction_panel.py" line="362"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="330"/>
+        <location filename="../ui/prediction_panel.py" line="372"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內的 {n} 個類別（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="333"/>
+        <location filename="../ui/prediction_panel.py" line="375"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="336"/>
+        <location filename="../ui/prediction_panel.py" line="378"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="338"/>
+        <location filename="../ui/prediction_panel.py" line="380"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="405"/>
+        <location filename="../ui/prediction_panel.py" line="458"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="471"/>
+        <location filename="../ui/prediction_panel.py" line="524"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="483"/>
+        <location filename="../ui/prediction_panel.py" line="536"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="484"/>
+        <location filename="../ui/prediction_panel.py" line="537"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="485"/>
+        <location filename="../ui/prediction_panel.py" line="538"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="486"/>
+        <location filename="../ui/prediction_panel.py" line="539"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="487"/>
+        <location filename="../ui/prediction_panel.py" line="540"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="490"/>
+        <location filename="../ui/prediction_panel.py" line="543"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="491"/>
+        <location filename="../ui/prediction_panel.py" line="544"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="498"/>
+        <location filename="../ui/prediction_panel.py" line="551"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="499"/>
+        <location filename="../ui/prediction_panel.py" line="552"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

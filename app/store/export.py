@@ -92,6 +92,8 @@ class ExportResult:
             judged), or holds another picture now (written over): the label is kept, but training on the export
             skips them (a file written over, by its sha256).
         undecided: of ``count``, the rows of images no person decided (auto, waiting, unreadable).
+        removed: ``imagefolder``: the copies an earlier export into the folder made that this one does not list (an
+            image relabelled since had a copy under each type), removed.
     """
 
     count: int
@@ -99,6 +101,7 @@ class ExportResult:
     skipped: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()
     undecided: int = 0
+    removed: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------ taxonomy
@@ -431,15 +434,14 @@ def _export(
     undecided = [0]
     if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
         rows = _undecided_counted(_noting_missing(session, rows, missing), undecided)
-    writers: dict[str, Callable[[], int]] = {
-        "csv": lambda: write_csv(rows, out, spectra),
-        "json": lambda: write_json(rows, out),
-        "imagefolder": lambda: write_imagefolder(rows, out, skipped, spectra),
-    }
+    removed: tuple[str, ...] = ()
     if fmt == "imagefolder":
         make_folder(out)
-    count = writers[fmt]()
-    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0])
+        count, removed = write_imagefolder(rows, out, skipped, spectra)
+    else:
+        count = write_csv(rows, out, spectra) if fmt == "csv" else write_json(rows, out)
+    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0],
+                        removed=removed)
 
 
 def _refuse_batch_folder(session: Session, out: Path) -> None:

@@ -4,6 +4,9 @@ the notes' ``notes.csv``); and the check of where they go. No database here."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import glob
 import hashlib
 import json
 import os
@@ -17,6 +20,7 @@ from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
+from models.imageio import IMAGE_SUFFIXES
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
@@ -124,12 +128,20 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
 
 
 def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-                       spectra: bool = False) -> int:
-    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
+                       spectra: bool = False) -> tuple[int, tuple[str, ...]]:
+    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``, and remove
+    the copies an earlier export there made that this one does not list (:func:`_earlier_copies`).
+
+    Returns:
+        ``(rows exported, paths of the earlier copies removed)``.
+    """
     notes: list[tuple[str, str]] = []
+    earlier = _earlier_copies(folder)
+    written: set[Path] = set()
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
+            written.add(Path(row.path))
             if row.note:
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
@@ -139,7 +151,44 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    return count
+    return count, tuple(_remove_stale(sorted(earlier - written), skipped))
+
+
+def _earlier_copies(folder: Path) -> set[Path]:
+    """The image copies an earlier export into ``folder`` made, by its ``manifest.csv``: rows ``TYPE/<sha8>_NAME``
+    whose ``sha256`` starts with that prefix. An image relabelled since (scratch to crack) was copied again under its
+    new type, and the old copy stayed: a training on the folder by its class folders learned it as both. Rows of
+    any other form (a data set's own manifest) are never counted, so nothing but an export's own copies is removed."""
+    try:
+        with (folder / IMAGEFOLDER_MANIFEST).open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return set()
+    found: set[Path] = set()
+    for row in rows:
+        path, sha = (row.get("path") or "").replace("\\", "/"), (row.get("sha256") or "").lower()
+        parts = Path(path).parts
+        if len(sha) == 64 and len(parts) == 2 and ".." not in parts and parts[1].startswith(sha[:8] + "_"):
+            found.add(folder / parts[0] / parts[1])
+    return found
+
+
+def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Remove each earlier copy, the spectra copied beside it, and its type's folder once empty (an empty class
+    folder stops torchvision's ImageFolder); one that cannot be removed is listed in ``skipped``."""
+    for path in paths:
+        try:
+            for spectrum in path.parent.glob(glob.escape(path.stem) + ".*"):  # its spectra, copied beside it
+                if spectrum != path and spectrum.suffix.lower() not in IMAGE_SUFFIXES:
+                    spectrum.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            skipped.append((str(path), f"an earlier export's copy, which this export does not list, could not be "
+                                       f"removed: {exc.strerror or exc}"))
+            continue
+        yield str(path)
+        with contextlib.suppress(OSError):  # not empty (other images of the type), or not ours to remove
+            path.parent.rmdir()
 
 
 def existing_export(out: str | os.PathLike[str], fmt: str) -> Path | None:

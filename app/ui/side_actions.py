@@ -418,4 +418,8 @@ def export_done_text(res) -> str:
         text += QCoreApplication.translate(
             "Main", "; {k} exported rows name files that are not there now or hold another picture now").format(
             k=len(res.missing))
+    if res.removed:
+        text += QCoreApplication.translate(
+            "Main", "; {k} copies an earlier export made there removed (relabelled since, or outside this "
+                    "export)").format(k=len(res.removed))
     return text
