@@ -189,6 +189,24 @@ def test_leaf_floors_are_the_lower_bounds_below_target() -> None:
     assert cal.purity_floor("a") == 0.9512 and cal.purity_floor("b") == 0.99
     with pytest.raises(RoutingError, match=r"leaf_floor"):
         Calibration.from_manifest({**cal.to_manifest(), "routing": {"leaf_floor": [0.5]}})
+    # calibrate and recalibrate say the floors, and warn of a low one (a recalibration passed with crack at 8 of 9
+    # right, floor 0.571, without a word; only `fma-judge monitor` showed it)
+    from types import SimpleNamespace
+
+    from models.calibration.report import floors_lines
+
+    leaves["crack"] = LeafThreshold(0.95, 12, n_auto=9, purity=8 / 9, purity_lower=0.5712)
+    floors = ltt.leaf_floors(leaves, 0.99)
+    assert floors == {"a": 0.9512, "crack": 0.5712}
+    result = SimpleNamespace(calibration=Calibration(thresholds={}, target_purity=0.99, leaf_floor=floors),
+                             leaves=leaves, options=SimpleNamespace(target_purity=0.99))
+    lines = floors_lines(result)
+    assert lines[1] == ("under the target 0.99 on these images, so held by the purity monitor to their own floor: "
+                        "a 0.951 (78 of 80 right at or above the threshold); crack 0.571 (8 of 9 right at or above "
+                        "the threshold)")
+    assert lines[2].startswith("warning: crack may be auto-judged at a purity far under 0.99 before the monitor")
+    result.calibration = Calibration(thresholds={}, target_purity=0.99, leaf_floor={})
+    assert floors_lines(result) == []
 
 
 def test_too_few_images_say_so_instead_of_blaming_the_model() -> None:

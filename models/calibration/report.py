@@ -43,6 +43,36 @@ def _starts(starts: int, asked: int) -> str:
     return f", one start{fewer}" if starts <= 1 else f", {starts} starts at 1/{starts} of the error budget each{fewer}"
 
 
+FLOOR_WARNING = 0.9
+"""A leaf floor under this is said as a warning: the purity monitor would let that type's production purity fall
+that far before it pauses it."""
+
+
+def floors_lines(result: CalibrationResult) -> list[str]:
+    """The leaves one promise over all auto-judged images lets under the target (``routing.leaf_floor``): each with
+    its share right at or above the threshold, since the purity monitor holds it to that floor, not to the target. A
+    recalibration on a team's judged images passed with crack at 8 of 9 right (floor 0.571) and said nothing; only
+    `fma-judge monitor` showed the floor (team lead's walk-through)."""
+    floors = result.calibration.leaf_floor
+    if not floors:
+        return []
+    target = result.options.target_purity
+
+    def said(leaf: str) -> str:
+        lt = result.leaves.get(leaf)
+        right = "" if lt is None else f" ({round(lt.purity * lt.n_auto)} of {lt.n_auto} right at or above the threshold)"
+        return f"{leaf} {floors[leaf]:.3f}{right}"
+
+    weak = sorted(leaf for leaf, floor in floors.items() if floor < FLOOR_WARNING)
+    lines = ["", f"under the target {target:g} on these images, so held by the purity monitor to their own floor: "
+                 + "; ".join(said(leaf) for leaf in sorted(floors))]
+    if weak:
+        lines.append(f"warning: {', '.join(weak)} may be auto-judged at a purity far under {target:g} before the "
+                     "monitor pauses them; judge more of their images and recalibrate, or pause them by hand "
+                     "(fma-judge monitor --pause TYPE)")
+    return lines
+
+
 def format_table(result: CalibrationResult) -> str:
     """The per-leaf table and the overall lines, as printed by the command."""
     head = f"{'leaf':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} {'lower':>6}  note"
@@ -74,6 +104,7 @@ def format_table(result: CalibrationResult) -> str:
         + (f", unknowns auto-judged {pct(s['unknown_auto_rate'])}" if s["n_unknown"] else ""),
         "re-judge reasons: " + ", ".join(f"{k} {v}" for k, v in s["reasons"].items()),
     ]
+    lines += floors_lines(result)
     if flips := result.calibration.flips:
         lines.append(f"test-time flips: {', '.join(flips)} (each image and {len(flips)} flipped view(s), level "
                      "logits averaged; the bundle predicts so from now on)")
