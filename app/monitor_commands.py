@@ -296,7 +296,8 @@ def recalibrate_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="fma-judge recalibrate",
         description="Fit the bundle's routing (temperature, thresholds, unknown detector) again on the images "
-                    "analysts judged in the store; pauses of the old calibration end when the app loads it.")
+                    "analysts judged in the store; the pauses the purity checks made end when the app loads it (a "
+                    "lead's pauses go on until --resume).")
     parser.add_argument("--model", required=True, help="the model bundle folder")
     parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument("--out", help="write a recalibrated copy here (default: update --model in place, keeping "
@@ -335,6 +336,16 @@ def recalibrate_main(argv: list[str]) -> int:
     except (BundleError, StoreError, ExportError, ValueError, OSError) as exc:
         print(f"fma-judge recalibrate: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _leads_pauses(engine: Any, version: str, calibration: Any, bundle: Path) -> list[str]:
+    """The lead's pauses in force for ``version``, carried over to the new calibration (a lead's pause ended unsaid
+    when an analyst loaded the recalibrated model: team lead's walk-through); one line each, with how to lift it."""
+    carried = PurityMonitor(engine).carry_over(version, calibration)
+    model = shell_quoted(os.path.abspath(bundle))
+    return [f"a lead's pause goes on under the new calibration: pause {p.id}, {p.target}, by "
+            f"{p.detail.get('by') or '?'}" + (f" ({p.detail['why']})" if p.detail.get("why") else "")
+            + f"; fma-judge monitor --model {model} --resume {p.id} lifts it" for p in carried]
 
 
 def _chosen_unknown_method(now: Any) -> str | None:
@@ -569,7 +580,9 @@ def _recalibrated(args: argparse.Namespace) -> int:
     if kept is not None:
         print(f"kept the previous manifest (its calibration) as {kept}: copy it over {target / MANIFEST_NAME} to undo")
     print(f"wrote {target / MANIFEST_NAME} and {paths['calibration.json']}; load {target} in the app (the pauses "
-          "of the old calibration end when it is loaded)")
+          "the checks made end when it is loaded; a lead's go on)")
+    for line in _leads_pauses(engine, manifest.model_version, result.calibration, target):
+        print(line)
     if args.out:  # a new folder: a team that deployed the old one goes on with it until it is deployed
         db = _db_as_given_anywhere(args.db)
         print(f"for a team: fma-judge deploy --model {shell_quoted(os.path.abspath(target))}"

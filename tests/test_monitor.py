@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from app.services.monitor import (
     calibration_key,
     is_blind,
     purity_bounds,
+    shell_quoted,
 )
 from app.services.queue import QueueFilters, QueueService
 from app.store import repo
@@ -779,6 +781,34 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
         assert stats.held_back_by_batch(s, model_version=VERSION, reasons=("purity_paused", "batch_drift")) == {}
 
 
+def test_a_recalibration_carries_a_leads_pause_over_and_ends_the_checks_pauses(engine: Engine, tmp_path: Path) -> None:
+    """A lead's pause (a complaint) ended unsaid when an analyst loaded the recalibrated model (team lead's
+    walk-through): a recalibration measures the model, it does not answer the complaint. It goes on under the new
+    calibration until a lead resumes it; a pause the checks made ends (test above)."""
+    from app.monitor_commands import format_report
+
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=3))
+    pause, _moved = monitor.pause_leaf(VERSION, cal, "scratch", by="lead", why="customer complaint 4711")
+    recalibrated = calibration(dt.datetime.now(dt.UTC).isoformat())
+    (written,) = monitor.carry_over(VERSION, recalibrated)  # `fma-judge recalibrate` carries it at once
+    assert monitor.check(VERSION, cal, act=False).paused_leaves() == ["scratch"]  # the old calibration keeps its own
+    report = monitor.check(VERSION, recalibrated)  # a window on the new one: the old pause ends, no second copy
+    assert [(p.id, p.end_reason) for p in report.ended] == [(pause.id, "recalibrated")]
+    (carried,) = report.pauses
+    assert carried.id == written.id
+    assert (carried.target, carried.detail["by_hand"], carried.detail["why"], carried.detail["carried_from"]) == (
+        "scratch", True, "customer complaint 4711", pause.id)
+    assert store.route(store.predicted(record(), recalibrated)) == ("rejudge", ("purity_paused",))
+    again = monitor.check(VERSION, recalibrated)
+    assert [p.id for p in again.pauses] == [carried.id] and not again.ended  # carried once, not at every check
+    assert f"it lifts only by hand: fma-judge monitor --model model --resume {carried.id}" in format_report(again,
+                                                                                                          "model")
+    monitor.resume(carried.id)
+    assert monitor.check(VERSION, recalibrated).pauses == ()
+    assert store.route(store.predicted(record(), recalibrated)) == ("auto", ())
+
+
 def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy, capsys) -> None:
     from app.__main__ import main
 
@@ -803,7 +833,14 @@ def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy,
     with pytest.raises(SystemExit):
         main(["monitor", "--model", str(bundle), "--db", url, "--why", "no pause"])
     assert "--why and --by go with --pause" in capsys.readouterr().err
-    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "1"]) == 0
+    # a recalibration names the lead's pause it carries over (it ended unsaid: team lead's walk-through)
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert (f"a lead's pause goes on under the new calibration: pause 2, {leaf}, by lead (line 7 recipe); fma-judge "
+            f"monitor --model {shell_quoted(os.path.abspath(bundle))} --resume 2 lifts it") in out, out
+    assert main(["monitor", "--model", str(bundle), "--db", url]) == 0  # in force under the new calibration
+    assert "PAUSED by hand" in capsys.readouterr().out
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "2"]) == 0  # the carried pause
     assert f"resumed auto-judging of leaf {leaf}" in capsys.readouterr().out
 
 

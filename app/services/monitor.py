@@ -243,6 +243,22 @@ def _key_time(key: str) -> dt.datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
+def _carry(s: Session, version: str, pause: PauseRecord, key: str, history: list[PauseRecord]) -> PauseRecord | None:
+    """A lead's pause of an older calibration (a complaint, a recipe change), started again under ``key`` with the
+    same leaf, lead and why (``carried_from``), once; ``history`` gains it. A recalibration measures the model, it
+    does not answer the complaint: the pause ended unsaid when an analyst loaded the recalibrated model (team lead's
+    walk-through). None for any other pause, or one carried already."""
+    if pause.scope != "leaf" or not pause.detail.get("by_hand"):
+        return None
+    if any(p.ended_at is None and p.calibration == key and p.scope == "leaf" and p.target == pause.target
+           for p in history):
+        return None
+    carried, _moved = repo.start_pause(s, version, calibration=key, scope="leaf", target=pause.target,
+                                       reason=pause.reason, detail={**pause.detail, "carried_from": pause.id})
+    history.append(carried)
+    return carried
+
+
 def in_force_for(pause: PauseRecord, key: str) -> bool:
     """Whether ``pause`` holds for predictions routed under the calibration ``key``: one of that calibration's, not
     ended (a recalibrated bundle starts afresh)."""
@@ -286,7 +302,6 @@ class PurityMonitor:
         ended: list[PauseRecord] = []
         moved = 0
         history = repo.pauses(s, version, active=False)
-        active = [p for p in history if in_force_for(p, key)]
         # an older calibration's pauses end (a recalibration starts afresh); a newer one's stay: a window still on
         # the older calibration ended them as "recalibrated", and the windows on the newer one auto-judged the leaf
         # they had paused (two calibrations at once: a lead recalibrated while windows ran; walk-through)
@@ -294,6 +309,8 @@ class PurityMonitor:
             if act:
                 record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False)
                 ended.append(record)
+                _carry(s, version, stale, key, history)  # a lead's goes on (`fma-judge recalibrate` may have)
+        active = [p for p in history if in_force_for(p, key)]
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
             moved += sum(repo.hold_back(s, p) for p in active)
@@ -426,8 +443,9 @@ class PurityMonitor:
                    why: str = "") -> tuple[PauseRecord, int]:
         """A lead pauses auto-judging of ``leaf`` by hand (a complaint about its auto-judged images, a process change
         the lead knows of): its would-be-auto images go to people blind, as in a pause the checks made, until a
-        lead resumes it (:meth:`resume`) or a recalibration ends it; it does not lift by itself. Returns the pause
-        and how many undecided auto-judged images it sent to people.
+        lead resumes it (:meth:`resume`); it does not lift by itself, and a recalibration carries it over to the new
+        calibration (``carried_from``). Returns the pause and how many undecided auto-judged images it sent to
+        people.
 
         Raises:
             ValueError: the leaf is paused already, or the model never ran on this store.
@@ -441,6 +459,16 @@ class PurityMonitor:
             return repo.start_pause(s, model_version, calibration=calibration_key(calibration), scope="leaf",
                                     target=leaf, reason="purity_paused",
                                     detail={"by_hand": True, "by": by, "why": why})
+
+    def carry_over(self, model_version: str, calibration: Calibration) -> list[PauseRecord]:
+        """Start the lead's pauses in force under an older calibration again under ``calibration`` (a recalibration
+        just written: :func:`_carry`), leaving them in force for the windows still on the older one; the pauses the
+        checks made are not carried (they end when a window checks under the new one). Returns those started."""
+        key = calibration_key(calibration)
+        with session_scope(self.engine) as s:
+            history = repo.pauses(s, model_version, active=False)
+            older = [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]
+            return [c for p in older if (c := _carry(s, model_version, p, key, history)) is not None]
 
     def resume(self, pause_id: int) -> PauseRecord:
         """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""
