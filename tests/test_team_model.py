@@ -182,6 +182,27 @@ def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy
         win.close()
 
 
+def test_a_window_on_its_start_page_is_offered_a_model_deployed_meanwhile(qtbot, engine, taxonomy, tmp_path,
+                                                                          monkeypatch) -> None:
+    """The 30-second poll returned at once without a batch: a window left on its start page never offered the model
+    a lead deployed (or recalibrated) meanwhile, until a batch was opened (team lead's walk-through)."""
+    from PySide6.QtWidgets import QLabel
+
+    ours = make_tiny_bundle(tmp_path / "ours", taxonomy, seed=0)
+    theirs = make_tiny_bundle(tmp_path / "team", taxonomy, seed=1)
+    win = open_window(qtbot, engine, ours, tmp_path, monkeypatch)
+    try:
+        assert win.presenter.batch is None
+        with session_scope(engine) as s:
+            repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
+                                analyst="lead")
+        win.poll_colleagues()  # (the timer's call)
+        qtbot.waitUntil(lambda: any(b.isVisible() and "model is now" in b.text() for b in win.findChildren(QLabel)),
+                        timeout=10_000)
+    finally:
+        win.close()
+
+
 def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, taxonomy, tmp_path, monkeypatch) -> None:
     """Ctrl+Enter does what the notice's link does (a keyboard-only analyst could only dismiss it)."""
     from PySide6.QtCore import Qt

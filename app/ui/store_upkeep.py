@@ -169,6 +169,9 @@ class StoreUpkeep:
 
     def poll_colleagues(self) -> None:
         batch = self.presenter.batch
+        if batch is None and self.service is not None and getattr(self, "model", None) is not None:
+            self._poll_team_model()  # the start page: no colleagues to follow, but the team's model may change
+            return
         if batch is None or not self.presenter.items or self.service is None:
             return
         seen = self._seen_judgments[2] if self._seen_judgments and self._seen_judgments[0] == batch.batch_id \
@@ -177,14 +180,8 @@ class StoreUpkeep:
         ids = [it.image.image_id for it in self.presenter.items]
         version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
         service, routing = self.service, self.presenter.routing
-
-        def team_and_reach() -> tuple:  # (the folder looked at here, off the UI thread: a share away can take seconds)
-            team = service.team_model()
-            reach = team is not None and team.reachable()
-            return team, reach, team.routing_stamp() if reach else None
-
         task = Task(lambda: (*service.judged_since(seen, ids), service.claims_of_others(ids),
-                             service.pauses_in_force(version, routing), team_and_reach()))
+                             service.pauses_in_force(version, routing), _team_and_reach(service)))
         task.signals.result.connect(lambda res, b=batch.batch_id: isValid(self) and self._colleagues_judged(
             b, *res, asked=(version, known)))
         task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
@@ -240,6 +237,18 @@ class StoreUpkeep:
             self.judgments_changed()
         before = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch_id else None
         self._seen_judgments = (batch_id, newest, before if before is not None else newest)
+
+    def _poll_team_model(self) -> None:
+        """The team's model looked at on the start page (off the UI thread: a share away takes seconds): a window
+        left there never offered a model deployed or recalibrated meanwhile, until a batch was opened (team lead's
+        walk-through)."""
+        service = self.service
+        task = Task(lambda: _team_and_reach(service))
+        task.signals.result.connect(lambda res: isValid(self) and self.presenter.batch is None
+                                    and self.offer_team_model(*res))
+        task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
+        task.signals.failed.connect(lambda exc: isValid(self) and self.store_answers(False, exc))
+        self._runner.start(task)
 
     def offer_team_model(self, team, reachable: bool | None = None, stamp: str | None = None) -> None:
         """A banner when the team's model (``fma-judge deploy``, a :class:`~app.store.records.TeamModelRecord`) is
@@ -427,3 +436,11 @@ def _notice_text(banner: QLabel, text: str, key: str | None, action: str | None 
         action = QCoreApplication.translate("Main", "{action} ({key})").format(action=action, key=action_key)
     act = f'{banner_link("act", action)} · ' if action else ""
     banner.setText(f'{html.escape(text)} {act}{banner_link("dismiss", dismiss)}')
+
+
+def _team_and_reach(service) -> tuple:
+    """The team's model, whether this workstation reaches its folder, and its routing stamp: read off the UI thread
+    (the folder of a share away can take seconds)."""
+    team = service.team_model()
+    reach = team is not None and team.reachable()
+    return team, reach, team.routing_stamp() if reach else None
