@@ -181,7 +181,11 @@ def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None 
         if p.floor is not None and p.floor < target:
             state += f" (held to its calibration floor {p.floor:.3f})"
         if p.leaf is None:
-            state = ""
+            counted = sum(leaf.checks for leaf in report.leaves)
+            # (a type's row starts again at its pause or resume; "all leaves 14 checks 2 wrong" over rows of 0 wrong
+            # read as a wrong total: team lead's walk-through)
+            state = "" if counted == p.checks else (f"every check since the calibration; a type's row counts those "
+                                                    f"since its last pause or resume ({counted} in all)")
         lines.append(f"{p.leaf or 'all leaves':<24} {p.checks:>7} {p.wrong:>6} {est:>8} "
                      f"{p.low:>7.3f}-{p.high:<7.3f}  {state}")
     if report.floors:  # a calibration with one promise over all leaves holds its weaker leaves to their own floor

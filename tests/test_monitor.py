@@ -769,6 +769,10 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
     monitor.resume(pause.id)
     report = monitor.check(VERSION, cal)
     assert report.pauses == () and report.overall.checks == 4  # the blind checks made during it still count
+    # the type's row starts again at the resume: the total's row says why it counts more (it read as a wrong sum)
+    (row,) = [line for line in format_report(report, "model").splitlines() if line.startswith("all leaves")]
+    assert row.endswith("every check since the calibration; a type's row counts those since its last pause or "
+                        f"resume ({sum(p.checks for p in report.leaves)} in all)"), row
     # one of them undone: a spot check waiting again (it stayed "held back by a pause" with none in force, blind and
     # out of the queue for good)
     from app.store import stats
