@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import difflib
-import getpass
 import os
 import shutil
 import sys
@@ -38,6 +37,7 @@ from app.services.monitor import (
     PurityMonitor,
     shell_quoted,
 )
+from app.settings import who_am_i
 from app.store import queries, repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
@@ -226,7 +226,7 @@ def monitor_main(argv: list[str]) -> int:
                              "it: \"Organic particle\"): its images go to people, blind, until --resume or a "
                              "recalibration")
     parser.add_argument("--why", default="", help="with --pause: the reason, shown with the pause")
-    parser.add_argument("--by", metavar="NAME", help="with --pause: who pauses it (default: this computer's user name)")
+    parser.add_argument("--by", metavar="NAME", help="with --pause: who pauses it (default: the analyst name this computer's app judges under, else its user name)")
     parser.add_argument("--confidence", default=MonitorSettings.confidence,
                         type=number(float, "a probability between 0 and 1", low=0.0, high=1.0, low_open=True,
                                     high_open=True),
@@ -250,7 +250,7 @@ def monitor_main(argv: list[str]) -> int:
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
         if args.pause is not None:
             pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,
-                                              by=args.by or getpass.getuser(), why=args.why)
+                                              by=args.by or who_am_i(), why=args.why)
             print(f"paused auto-judging of {args.pause} (pause {pause.id}): {moved:,} auto-judged image(s) no person "
                   "decided go to people now, blind; open windows follow within 30 s")
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,

@@ -14,10 +14,10 @@ model: two analysts on one batch routed it by two models (team lead walk-through
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
+from app.settings import who_am_i
 from app.store import repo
 from app.store.db import open_store, session_scope
 from app.store.errors import StoreError
@@ -63,7 +63,7 @@ def deploy_main(argv: list[str]) -> int:
     what.add_argument("--model", metavar="BUNDLE", help="the bundle folder (a path every workstation reaches)")
     what.add_argument("--clear", action="store_true", help="no team model: each window loads its own again")
     parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
-    parser.add_argument("--by", metavar="NAME", help="who deploys it (default: this computer's user name)")
+    parser.add_argument("--by", metavar="NAME", help="who deploys it (default: the analyst name this computer's app judges under, else its user name)")
     args = parser.parse_args(argv)
     bundle, version = None, None
     if args.model:
@@ -84,7 +84,7 @@ def deploy_main(argv: list[str]) -> int:
         try:
             with session_scope(engine) as s:
                 team = repo.set_team_model(s, bundle_path=bundle, model_version=version,
-                                           analyst=args.by or getpass.getuser()) \
+                                           analyst=args.by or who_am_i()) \
                     if (args.model or args.clear) else repo.team_model(s)
         finally:
             engine.dispose()

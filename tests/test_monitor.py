@@ -858,3 +858,17 @@ def test_a_name_two_types_share_is_refused_with_their_ids() -> None:
                                          r"residue_sealant \(.*\), seal_contamination"):
         _leaf_named(tree, "框膠污染", "v")
     assert _leaf_named(tree, "SEAL_CONTAMINATION", "v") == "seal_contamination"
+
+
+def test_a_lead_s_pause_and_deployment_are_recorded_under_the_apps_analyst_name(tmp_path: Path, monkeypatch) -> None:
+    """`monitor --pause` and `deploy` without --by recorded the account's name ("by root" on a shared Linux box):
+    now the analyst name this workstation's window judges under, else the account's."""
+    import getpass
+
+    from app.settings import who_am_i
+
+    ini = tmp_path / "settings.ini"
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(ini))
+    assert who_am_i() == getpass.getuser()  # no window has run here
+    ini.write_text("[General]\nanalyst=Lead Chen\n", encoding="utf-8")
+    assert who_am_i() == "Lead Chen"

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 from app import crash_log
 from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 from app.services.predicting import device_arg
-from app.settings import open_settings, remembered_model
+from app.settings import ANALYST_KEY, open_settings, remembered_model
 from app.ui import startup_log
 from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
@@ -236,7 +236,7 @@ def run_app(argv: list[str], *, own_process: bool = False) -> int:
 
     from app.ui.main_window import MainWindow
 
-    analyst = args.analyst or str(settings.value("analyst", "") or "")
+    analyst = args.analyst or str(settings.value(ANALYST_KEY, "") or "")
     if not analyst and args.screenshot:
         analyst = "demo"
     fallback = False
@@ -255,7 +255,7 @@ def run_app(argv: list[str], *, own_process: bool = False) -> int:
         analyst = name.strip()  # OK with an empty name asks again
     app.setStyleSheet("")  # (the windows set their own)
     if not fallback:
-        settings.setValue("analyst", analyst)
+        settings.setValue(ANALYST_KEY, analyst)
 
     demo_batch = DEMO_BATCH if DEMO_BATCH.is_dir() else None
     folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
