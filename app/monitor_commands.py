@@ -382,7 +382,10 @@ def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | Non
                   "the model's usual types (the queue holds the uncertain ones; a batch judged whole adds them) "
                   "(the type by type table above says which take part).")
     else:
-        advice = (f" The {known} judged images were enough to try: no type passed because too few are predicted as "
+        took = (f"{fit['candidates']} of the {known} judged images, those of the types the model predicted at least "
+                f"{options.min_support} times among them, took part and" if fit and fit.get("candidates") is not None
+                else f"the {known} judged images")  # (not all of them count: a lead read "412 were enough")
+        advice = (f" {took[0].upper()}{took[1:]} were enough to try: no type passed because too few are predicted as "
                   f"one type (at least {options.min_support} each), or because the model's confident calls are wrong "
                   f"too often among them to show purity {options.target_purity:g} (the table above, type by type; then "
                   "more images alone may never do). A lower --target-purity promises less; retraining on the judged "
