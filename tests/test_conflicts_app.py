@@ -170,8 +170,11 @@ def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_image
             assert repo.claim(s, [ids[1]], "bob", lease_s=300) == {}
         win.poll_colleagues()
         qtbot.waitUntil(lambda: win.presenter.claimed == {ids[1]: "bob"}, timeout=10_000)
+        assert win.presenter.list_row(1).held_by == "bob"
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 1: "next" passes over bob's image 2
         assert win.current_image_id == ids[2]
+        win.presenter.set_claimed({ids[0]: "bob"})  # a claim on an image decided: its judgment shown, not "bob is
+        assert win.presenter.list_row(0).held_by == ""  # on it" (held 30 s after bob decided it: walk-through)
         win.close()
         with session_scope(engine, action="read") as s:  # closing gives alice's claims back
             assert repo.held_by_others(s, ids, "carol") == {ids[1]: "bob"}

@@ -415,7 +415,7 @@ class BatchPresenter:
     def list_row(self, i: int) -> ListRow:
         item = self.items[i]
         label, conf, problem = "", None, self.errors.get(item.image.image_id, "")
-        if item.judgment is not None and item.judgment.is_decision:
+        if decided := item.judgment is not None and item.judgment.is_decision:  # (not "X is on it": held 30 s more)
             label = self.judged_names(item.judgment.labels) if item.judgment.leaf else self.unknown_text
         elif self.blind(item):
             label = self.blind_text
@@ -428,7 +428,7 @@ class BatchPresenter:
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note),
                        has_draft=self.drafts is not None and item.image.image_id in self.drafts,
-                       held_by=self.claimed.get(item.image.image_id, ""), file_problem=problem)
+                       held_by="" if decided else self.claimed.get(item.image.image_id, ""), file_problem=problem)
 
     def set_claimed(self, claimed: dict[int, str]) -> list[int]:
         """The images colleagues are on now (:attr:`claimed`); returns the rows whose holder changed (their list
