@@ -118,6 +118,14 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         assert recent.width() >= 640  # a batch's line has room on the start page …
         recent.setFocus()
         recent.setCurrentRow(1)
+        # the 30-second poll reads the counts again (they stayed as at the start while colleagues judged: team lead's
+        # walk-through); the same batches keep the row the analyst is on
+        img = batches.batch_items(engine, opened.batch_id, "bob")[0].image.image_id
+        with session_scope(engine) as s:
+            repo.record_judgment(s, image_id=img, leaf=taxonomy.leaves[0], action="picker", analyst="bob")
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: "1 of 3 done" in recent.item(1).text(), timeout=10_000)
+        assert recent.currentRow() == 1 and recent.count() == 2
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             qtbot.keyClick(recent, Qt.Key.Key_Return)
         assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3

@@ -170,7 +170,8 @@ class StoreUpkeep:
     def poll_colleagues(self) -> None:
         batch = self.presenter.batch
         if batch is None and self.service is not None and getattr(self, "model", None) is not None:
-            self._poll_team_model()  # the start page: no colleagues to follow, but the team's model may change
+            self._poll_team_model()  # the start page: no colleagues to follow, but the team's model may change,
+            self.load_recent_batches()  # and so may the recent batches' counts
             return
         if batch is None or not self.presenter.items or self.service is None:
             return

@@ -128,7 +128,17 @@ class WelcomePage(QWidget):
         self.folder_btn.setText(keymap.labelled(QCoreApplication.translate("Main", "Open a folder…"), keys,
                                                 "open_folder", gap="  "))
     def set_recent(self, batches: list[BatchSummary]) -> None:
-        """Show the recent batches (none: the list stays hidden); the first one is selected, the list focused."""
+        """Show the recent batches (none: the list stays hidden); the first one is selected, the list focused. The
+        same batches again (the 30-second poll: colleagues judged, a lead resumed a type) update their lines in place,
+        the row the analyst is on kept (the counts stayed as they were at the start: team lead's walk-through)."""
+        shown = [self.recent.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.recent.count())]
+        if batches and [b.id for b in shown] == [b.id for b in batches]:
+            for i, b in enumerate(batches):
+                item = self.recent.item(i)
+                item.setText(batch_line(b))
+                item.setData(Qt.ItemDataRole.UserRole, b)
+                item.setToolTip(f"{item.text()}\n{b.source_folder}")
+            return
         self.recent.clear()
         for b in batches:
             item = QListWidgetItem(batch_line(b), self.recent)
