@@ -37,7 +37,6 @@ from app.services.monitor import (
     PurityMonitor,
     shell_quoted,
 )
-from app.settings import who_am_i
 from app.store import queries, repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
@@ -80,7 +79,8 @@ def _pause_state(p: Purity, settings: MonitorSettings) -> str:
         checks, wrong = p.during
         return (f"PAUSED by hand since {_utc(pause.started_at)} by {d.get('by', '?')}"
                 + (f" ({d['why']})" if d.get("why") else "")
-                + f"; during the pause {checks} checks, {wrong} wrong (it lifts by hand or with a recalibration)")
+                + f"; during the pause {checks} checks, {wrong} wrong (it lifts by hand; a recalibration carries it "
+                  "over)")
     state = f"PAUSED since {_utc(pause.started_at)}: {d.get('wrong', '?')} wrong, {d.get('checks', '?')} checked"
     if d.get("upper_bound") is not None and d.get("target") is not None:
         state += f", purity at most {float(d['upper_bound']):.3f} < {float(d['target']):.3f}"
@@ -121,7 +121,7 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
             p = by_leaf.get(pause.target)
             if p is not None and p.wrong_images:  # (the checks during it found these wrong: a lead looks at them)
                 evidence += f"; judged otherwise: {_images(p.wrong_images, names)}"
-            lifts = "it lifts only "  # (not by itself: "… by hand: …; or with a recalibration: …")
+            lifts = None  # only by hand: not by itself, and a recalibration carries it over
         elif pause.scope == "leaf":
             p = by_leaf.get(pause.target)
             window = "since the calibration" if p is None or p.since is None else f"since {_utc(p.since)}"
@@ -146,10 +146,11 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
                              f"{ratio * float(d['expected']):.1%} ({ratio:g}x the calibration's "
                              f"{float(d['expected']):.1%})")
             lifts = "it lifts "
-        lines += [f"{head}: {evidence}",
-                  f"  {lifts}by hand: fma-judge monitor --model {bundle} --resume {pause.id}; or with a "
-                  f"recalibration: fma-judge recalibrate --model {bundle} (in place, the previous manifest kept "
-                  "beside it; --out NEW_FOLDER writes a copy), then load the recalibrated bundle in the app"]
+        resume = f"by hand: fma-judge monitor --model {bundle} --resume {pause.id}"
+        lines += [f"{head}: {evidence}", f"  it lifts only {resume} (a recalibration carries it over)" if lifts is None
+                  else f"  {lifts}{resume}; or with a recalibration: fma-judge recalibrate --model {bundle} (in "
+                       "place, the previous manifest kept beside it; --out NEW_FOLDER writes a copy), then load the "
+                       "recalibrated bundle in the app"]
     return lines
 
 
@@ -223,8 +224,8 @@ def monitor_main(argv: list[str]) -> int:
     parser.add_argument("--resume", type=int, metavar="PAUSE_ID", help="lift a pause by hand")
     parser.add_argument("--pause", metavar="LEAF",
                         help="pause auto-judging of this defect type by hand (its id or its name, as the app shows "
-                             "it: \"Organic particle\"): its images go to people, blind, until --resume or a "
-                             "recalibration")
+                             "it: \"Organic particle\"): its images go to people, blind, until --resume (a "
+                             "recalibration carries it over)")
     parser.add_argument("--why", default="", help="with --pause: the reason, shown with the pause")
     parser.add_argument("--by", metavar="NAME", help="with --pause: who pauses it (default: the analyst name this computer's app judges under, else its user name)")
     parser.add_argument("--confidence", default=MonitorSettings.confidence,
@@ -250,7 +251,7 @@ def monitor_main(argv: list[str]) -> int:
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
         if args.pause is not None:
             pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,
-                                              by=args.by or who_am_i(), why=args.why)
+                                              by=args.by or _who_am_i(), why=args.why)
             print(f"paused auto-judging of {args.pause} (pause {pause.id}): {moved:,} auto-judged image(s) no person "
                   "decided go to people now, blind; open windows follow within 30 s")
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
@@ -595,3 +596,11 @@ def _recalibrated(args: argparse.Namespace) -> int:
         print(f"for a team: fma-judge deploy --model {shell_quoted(os.path.abspath(target))}"
               + (f" --db {shell_quoted(without_password(db))}" if db else "") + " makes it every window's model")
     return 0
+
+
+def _who_am_i() -> str:
+    """``--by``'s default (:func:`app.settings.who_am_i`), imported here: the settings need Qt, which this command
+    loads only for it."""
+    from app.settings import who_am_i
+
+    return who_am_i()

@@ -17,7 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.settings import who_am_i
 from app.store import repo
 from app.store.db import open_store, session_scope
 from app.store.errors import StoreError
@@ -84,7 +83,7 @@ def deploy_main(argv: list[str]) -> int:
         try:
             with session_scope(engine) as s:
                 team = repo.set_team_model(s, bundle_path=bundle, model_version=version,
-                                           analyst=args.by or who_am_i()) \
+                                           analyst=args.by or _who_am_i()) \
                     if (args.model or args.clear) else repo.team_model(s)
         finally:
             engine.dispose()
@@ -114,3 +113,11 @@ def _version_now(team: TeamModelRecord) -> str | None:
         return read_bundle_manifest(team.bundle_path).model_version
     except (BundleError, OSError):
         return None
+
+
+def _who_am_i() -> str:
+    """``--by``'s default (:func:`app.settings.who_am_i`), imported here: the settings need Qt, which this command
+    loads only for it."""
+    from app.settings import who_am_i
+
+    return who_am_i()

@@ -390,7 +390,10 @@ def image_facts(path: str | Path) -> ImageFacts:
         width, height, mode = int(im.width), int(im.height), im.mode
         bits = _header_bits(im)
         exif = im.getexif()
-        if exif.get(ORIENTATION_TAG) in (5, 6, 7, 8):  # turned a quarter: the size as it is shown
+        # turned a quarter: the size as it is shown; a TIFF that Pillow opened upright already (its size no longer
+        # the stored ImageWidth x ImageLength) is not turned again (review: Pillow 13 does so for TIFF)
+        stored = (im.tag_v2.get(256), im.tag_v2.get(257)) if hasattr(im, "tag_v2") else (width, height)
+        if exif.get(ORIENTATION_TAG) in (5, 6, 7, 8) and (width, height) == stored:
             width, height = height, width
         description = str(exif.get(270) or "")  # TIFF ImageDescription
         when = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, DateTime

@@ -285,6 +285,14 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     listed = {r["path"] for r in _csv_rows(out / "manifest.csv")}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*.png")} - {"scratch/my_reference.png"}
     assert on_disk == listed  # the folder holds what its manifest lists
+    # a judged image whose file is gone since (a share away, a folder moved): its earlier copy was removed as stale,
+    # the only copy left (review); now it stays and is exported from it
+    f_copy = out / "dent" / f"{file_sha256(store.paths['f'])[:8]}_f.png"
+    assert f_copy.is_file()
+    store.paths["f"].unlink()
+    again = export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))
+    assert again.removed == () and again.skipped == () and f_copy.is_file()
+    assert "dent/" + f_copy.name in {r["path"] for r in _csv_rows(out / "manifest.csv")}
 
 
 @pytest.mark.parametrize("where", ["the export's folder", "a type's folder"])
@@ -769,3 +777,16 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
     add_export_arguments(parser)
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "f"), "--format", "imagefolder",
                                          "--status", "accepted,auto"])) == 2
+
+
+def test_only_an_exports_own_copies_inside_its_folder_count_as_earlier_copies(tmp_path: Path) -> None:
+    """`_earlier_copies` reads an earlier manifest.csv: a row that names a file outside the folder ("/x", "..",
+    a Windows drive) or of another form (a data set's own manifest) is never one to remove (review)."""
+    from app.store.export_files import _earlier_copies
+
+    sha = "ab12cd34" + "0" * 56
+    rows = [f"scratch/{sha[:8]}_a.png", f"../{sha[:8]}_b.png", f"/{sha[:8]}_c.png", f"C:/{sha[:8]}_d.png",
+            "scratch/a.png", f"scratch/sub/{sha[:8]}_e.png"]
+    (tmp_path / "manifest.csv").write_text("path,label,sha256\n" + "".join(f"{r},scratch,{sha}\n" for r in rows),
+                                           encoding="utf-8")
+    assert _earlier_copies(tmp_path) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha}

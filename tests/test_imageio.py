@@ -379,7 +379,7 @@ def test_a_picture_file_is_decoded_only_while_it_holds_its_picture(tmp_path) -> 
     assert load_image(str(path)).getpixel((0, 0)) == (200, 200, 200)  # a plain path: whatever the file holds
 
 
-@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif"])
 def test_a_picture_taken_sideways_is_seen_upright_as_a_viewer_shows_it(tmp_path: Path, suffix: str) -> None:
     """EXIF orientation 6 (a camera turned a quarter): the app showed, and the model judged, the picture lying on
     its side, where the analyst's image viewer showed it upright. The model, the screen and training all decode

@@ -765,7 +765,8 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
     text = format_report(report, "model")
     assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 4 checks, 1 wrong" \
         in text and f"paused by hand by lead: customer complaint 4711; judged otherwise: image {wrong}" in text
-    assert f"  it lifts only by hand: fma-judge monitor --model model --resume {pause.id}" in text
+    assert f"  it lifts only by hand: fma-judge monitor --model model --resume {pause.id} (a recalibration carries it " \
+        "over)" in text and "or with a recalibration" not in text
     assert f"pause {pause.id}: leaf scratch since " in text and "(by hand)" in text and "(purity_paused)" not in text
     monitor.resume(pause.id)
     report = monitor.check(VERSION, cal)
@@ -812,6 +813,15 @@ def test_a_recalibration_carries_a_leads_pause_over_and_ends_the_checks_pauses(e
     monitor.resume(carried.id)
     assert monitor.check(VERSION, recalibrated).pauses == ()
     assert store.route(store.predicted(record(), recalibrated)) == ("auto", ())
+    # resumed before any window checked under the new calibration: that check ends the old pause and does not carry
+    # it a second time (it paused the type again, unsaid: review)
+    other, _moved = monitor.pause_leaf(VERSION, cal, "crack", by="lead", why="recipe change")
+    newer = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat())
+    (second,) = monitor.carry_over(VERSION, newer)
+    monitor.resume(second.id)
+    report = monitor.check(VERSION, newer)
+    assert other.id in [p.id for p in report.ended] and report.pauses == ()
+    assert store.route(store.predicted(record("crack"), newer)) == ("auto", ())
 
 
 def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy, capsys) -> None:

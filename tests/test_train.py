@@ -497,6 +497,10 @@ def test_a_pickle_pretrained_file_is_refused_before_the_data_are_read(tmp_path, 
     monkeypatch.setattr(loop, "load_training_data", lambda *a, **k: pytest.fail("the data were read first"))
     torch.save({"w": torch.zeros(3)}, tmp_path / "zipped.safetensors")
     (tmp_path / "cut.safetensors").write_bytes((10_000).to_bytes(8, "little") + b'{"w": {"dtype"')
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(1000)}, str(tmp_path / "whole.safetensors"))  # then cut in its data (review: a copy
+    (tmp_path / "part.safetensors").write_bytes((tmp_path / "whole.safetensors").read_bytes()[:-1000])  # stopped)
     for setting, words in ((f"network.pretrained_file={tmp_path / 'backbone.pth'}", "is a pickle checkpoint (.pth)"),
                            (f"network.pretrained_file={tmp_path / 'backbone.SAFETENSORS'}",
                             "must end in .safetensors, in lower case"),
@@ -505,6 +509,8 @@ def test_a_pickle_pretrained_file_is_refused_before_the_data_are_read(tmp_path, 
                             "is a PyTorch checkpoint (torch.save's zip, a pickle inside) named .safetensors"),
                            (f"network.pretrained_file={tmp_path / 'cut.safetensors'}",
                             "is not a safetensors file (22 bytes; its header does not read as one)"),
+                           (f"network.pretrained_file={tmp_path / 'part.safetensors'}",
+                            "is cut short or damaged: its header says"),
                            ("network.backbone=efficientnet_litex",
                             "network.backbone: unknown timm backbone 'efficientnet_litex' (did you mean efficientnet_lite")):
         rc = _train(tmp_path / "x", dataset, setting)

@@ -250,7 +250,9 @@ def _carry(s: Session, version: str, pause: PauseRecord, key: str, history: list
     walk-through). None for any other pause, or one carried already."""
     if pause.scope != "leaf" or not pause.detail.get("by_hand"):
         return None
-    if any(p.ended_at is None and p.calibration == key and p.scope == "leaf" and p.target == pause.target
+    # carried once, ever: a lead who resumed the carried pause had it paused again by the next window's check
+    if any(p.detail.get("carried_from") == pause.id or (p.ended_at is None and p.calibration == key
+                                                        and p.scope == "leaf" and p.target == pause.target)
            for p in history):
         return None
     carried, _moved = repo.start_pause(s, version, calibration=key, scope="leaf", target=pause.target,

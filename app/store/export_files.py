@@ -63,10 +63,13 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
     """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy."""
     for row in rows:
         source = Path(row.path)
+        target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
+        if row.path and not source.is_file() and _earlier_copy_serves(target, row.sha256, folder):
+            yield replace(row, path=str(target), spectra=())  # its file gone since (a share away): the copy serves
+            continue
         if not row.path or not source.is_file():
             skipped.append((row.path, "missing file: cannot copy"))
             continue
-        target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
         if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
             skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
             continue
@@ -80,6 +83,15 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             skipped.append((row.path, REPLACED_REASON))
             continue
         yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
+
+
+def _earlier_copy_serves(target: Path, sha256: str, folder: Path) -> bool:
+    """Whether an earlier export's copy of the judged picture is at ``target`` (inside ``folder``), by its bytes."""
+    try:
+        return bool(sha256) and target.resolve().is_relative_to(folder.resolve()) and target.is_file() and \
+            file_sha256(target) == sha256
+    except OSError:
+        return False
 
 
 REPLACED_REASON = "its file holds another picture now (written over since it was judged): not copied"
@@ -137,39 +149,51 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
     """
     notes: list[tuple[str, str]] = []
     earlier = _earlier_copies(folder)
-    written: set[Path] = set()
+    written: dict[Path, str] = {}
+    selected: set[str] = set()
+
+    def chosen(rows: Iterator[ExportRow]) -> Iterator[ExportRow]:
+        for row in rows:
+            selected.add(row.sha256)
+            yield row
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
-            written.add(Path(row.path))
+            written[Path(row.path)] = row.sha256
             if row.note:
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    count = write_csv(noted(_copied(chosen(rows), folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    return count, tuple(_remove_stale(sorted(earlier - written), skipped))
+    # stale: a picture exported again elsewhere (relabelled), or one outside this export's scope; the copy of one in
+    # scope that could not be copied now (its file gone, a share away) stays (it was the only copy left: review)
+    copied = set(written.values())
+    stale = [path for path, sha in earlier.items() if path not in written and (sha in copied or sha not in selected)]
+    return count, tuple(_remove_stale(sorted(stale), skipped))
 
 
-def _earlier_copies(folder: Path) -> set[Path]:
+def _earlier_copies(folder: Path) -> dict[Path, str]:
     """The image copies an earlier export into ``folder`` made, by its ``manifest.csv``: rows ``TYPE/<sha8>_NAME``
-    whose ``sha256`` starts with that prefix. An image relabelled since (scratch to crack) was copied again under its
+    whose ``sha256`` starts with that prefix (copy -> sha256). An image relabelled since (scratch to crack) was copied again under its
     new type, and the old copy stayed: a training on the folder by its class folders learned it as both. Rows of
     any other form (a data set's own manifest) are never counted, so nothing but an export's own copies is removed."""
     try:
         with (folder / IMAGEFOLDER_MANIFEST).open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error):
-        return set()
-    found: set[Path] = set()
+        return {}
+    found: dict[Path, str] = {}
     for row in rows:
         path, sha = (row.get("path") or "").replace("\\", "/"), (row.get("sha256") or "").lower()
         parts = Path(path).parts
-        if len(sha) == 64 and len(parts) == 2 and ".." not in parts and parts[1].startswith(sha[:8] + "_"):
-            found.add(folder / parts[0] / parts[1])
+        if len(sha) == 64 and len(parts) == 2 and parts[1].startswith(sha[:8] + "_") and ":" not in parts[0]:
+            copy = folder / parts[0] / parts[1]
+            if copy.parent.resolve().parent == folder.resolve():  # a type folder of this one ("/", "..": not)
+                found[copy] = sha
     return found
 
 

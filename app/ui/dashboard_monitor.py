@@ -118,7 +118,7 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
         # (the reason in the row itself: a tooltip is the mouse's, and the banner sends the analyst here for it)
         tip = QCoreApplication.translate(
             "Dashboard", "Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It "
-                         "lifts by hand (fma-judge monitor --resume) or with a recalibration.").format(
+                         "lifts by hand (fma-judge monitor --resume); a recalibration carries it over.").format(
             who=d.get("by", "?"), why=": " + d["why"] if d.get("why") else "", during=p.during[0],
             during_wrong=p.during[1])
     elif p.paused and p.pause is not None:
@@ -196,7 +196,7 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
             "Dashboard", "Paused by hand, so not resumed by the checks: {what}.").format(what=html.escape(listed(
                 [f"{names.get(p.target, p.target)} ({p.detail.get('by', '?')})" for p in by_hand]), quote=False))
     if any(not p.detail.get("by_hand") for p in report.pauses):  # (a lead's pause alone: the lead lifts it, and a
-        text += " " + QCoreApplication.translate(  # recalibration would lift it without the lead's word)
+        text += " " + QCoreApplication.translate(  # recalibration carries it over)
             "Dashboard", "To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in "
                          "place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add "
                          "{out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of "

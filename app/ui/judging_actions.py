@@ -166,7 +166,7 @@ class JudgingActions:
             return
         labels = (*before, dlg.chosen)
         if self._over_colleague(item, labels, edit=True) and self._judge(
-                lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False):
+                lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False) and len(labels) > 1:
             # said: on an undecided image the model's call became one of the types without a word
             self.say_now(QCoreApplication.translate("Main", "{file}: {n} defect types, {names} · {key} takes off the "
                                                             "last").format(

@@ -43,9 +43,9 @@ def _starts(starts: int, asked: int) -> str:
     return f", one start{fewer}" if starts <= 1 else f", {starts} starts at 1/{starts} of the error budget each{fewer}"
 
 
-FLOOR_WARNING = 0.9
-"""A leaf floor under this is said as a warning: the purity monitor would let that type's production purity fall
-that far before it pauses it."""
+FLOOR_WARNING = 0.1
+"""A leaf floor this far under the target is said as a warning: the purity monitor would let that type's production
+purity fall that far before it pauses it."""
 
 
 def floors_lines(result: CalibrationResult) -> list[str]:
@@ -63,7 +63,7 @@ def floors_lines(result: CalibrationResult) -> list[str]:
         right = "" if lt is None else f" ({round(lt.purity * lt.n_auto)} of {lt.n_auto} right at or above the threshold)"
         return f"{leaf} {floors[leaf]:.3f}{right}"
 
-    weak = sorted(leaf for leaf, floor in floors.items() if floor < FLOOR_WARNING)
+    weak = sorted(leaf for leaf, floor in floors.items() if floor < target - FLOOR_WARNING)
     lines = ["", f"under the target {target:g} on these images, so held by the purity monitor to their own floor: "
                  + "; ".join(said(leaf) for leaf in sorted(floors))]
     if weak:

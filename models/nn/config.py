@@ -6,6 +6,7 @@ store, the installer's self-test ...) without importing torch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,9 +91,20 @@ def _content_problem(path: Path) -> str | None:
     if head[:4] == b"PK\x03\x04":
         return (f"pretrained_file {path} is a PyTorch checkpoint (torch.save's zip, a pickle inside) named "
                 f".safetensors; it is not opened, because unpickling can run code hidden in it. {_GET_SAFETENSORS}")
-    if len(head) < 9 or int.from_bytes(head[:8], "little") > size - 8 or head[8:9] != b"{":
+    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+    if len(head) < 9 or n > size - 8 or head[8:9] != b"{":
         return (f"pretrained_file {path} is not a safetensors file ({size} bytes; its header does not read as one): "
                 "damaged, cut short while copying, or another format")
+    try:  # the header is JSON (its length checked above): the tensors' data must end where the file does
+        with path.open("rb") as f:
+            f.seek(8)
+            header = json.loads(f.read(n))
+        end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return f"pretrained_file {path} is not a safetensors file (its header is not the JSON one has): damaged?"
+    if 8 + n + end != size:
+        return (f"pretrained_file {path} is cut short or damaged: its header says {8 + n + end:,} bytes, the file has "
+                f"{size:,} (copied only in part?)")
     return None
 
 
