@@ -164,8 +164,8 @@
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="199"/>
-        <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
-        <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
+        <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses the checks made end (a lead&apos;s go on).</source>
+        <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：抽查造成的暫停即告結束（組長手動的暫停仍保留）。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="207"/>

@@ -199,8 +199,8 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
         text += " " + QCoreApplication.translate(  # recalibration carries it over)
             "Dashboard", "To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in "
                          "place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add "
-                         "{out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of "
-                         "the old calibration end.").format(
+                         "{out} to write a copy instead), then load the recalibrated bundle in the app: the pauses the "
+                         "checks made end (a lead's go on).").format(
             command=_code(f"fma-judge recalibrate --model {model}"), out=_code("--out NEW_FOLDER"))
     resumes = []
     for p in report.pauses:
