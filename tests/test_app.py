@@ -367,6 +367,15 @@ def test_note_is_kept_through_unknown_undo_and_redo(qtbot, window, batch_dir, en
     assert [(j.action, j.note) for j in history] == [("note", note), ("unknown", note), ("undo", note),
                                                      ("redo", note)]
     assert window.list_model.rows[0].has_note and "dust on the lens" in window.panel.judgment.text()
+    name = Path(item.image.path).name
+    assert window.statusBar().currentMessage() == f"Redone on {name}: now unknown type"  # the note kept: not said
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the unknown undone again
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # then the note: said as such (it said
+    assert window.statusBar().currentMessage() == f"Undone on {name}: its note taken off"  # "now pending": review)
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.statusBar().currentMessage() == f"Redone on {name}: its note is back"
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.items[0].state == "unknown" and window.list_model.rows[0].has_note
     # the list draws a note marker on the row
     from app.ui.batch_list import NOTE_COLOUR
 

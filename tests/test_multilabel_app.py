@@ -186,6 +186,8 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         assert win.statusBar().currentMessage() == f"{win.presenter.name(other)} is already one of this image's types"
         qtbot.keyClick(win, Qt.Key.Key_X)
         QApplication.processEvents()
+        assert win.statusBar().currentMessage() == (  # (Shift+C's "2 defect types" stayed on after X: walk-through)
+            f"img_0.png: {win.presenter.name(other)} taken off, now {win.presenter.name(predicted)}")
         back = win.presenter.current_item  # undecided, as before Shift+C: nobody accepted the model's call
         assert back.judgment is not None and not back.judgment.is_decision
         assert win.service.labels_of(back) == (predicted,) and "accepted" not in win.panel.judgment.text()

@@ -151,3 +151,20 @@ def test_a_large_image_is_shown_through_its_preview_until_a_zoom_needs_its_pixel
     viewer.fit()
     viewer.set_image(image, preview=preview)  # fitted again: the next image through its preview
     assert viewer.showing_preview
+
+
+def test_plus_never_zooms_a_tiny_image_out(qtbot) -> None:
+    """A 1x1 image fitted at 42100 %: "+" dropped it to 4000 % (the step was clipped to the 40x bound). Past a bound a
+    step that way does nothing; the other way it steps as usual (analyst's walk-through at 125 %)."""
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(400, 300)
+    viewer.show()
+    viewer.set_image(array_to_qimage(np.full((1, 1, 3), 90, dtype=np.uint8)))
+    viewer.fit()
+    fitted = viewer.transform().m11()
+    assert fitted > 40
+    viewer.zoom(1.25)
+    assert viewer.transform().m11() == pytest.approx(fitted)  # not out
+    viewer.zoom(0.8)
+    assert viewer.transform().m11() == pytest.approx(fitted * 0.8)  # "-" still zooms out

@@ -862,7 +862,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="336"/>
+        <location filename="../ui/judging_actions.py" line="349"/>
         <location filename="../ui/style.py" line="391"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1836,7 +1836,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="292"/>
+        <location filename="../ui/judging_actions.py" line="305"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1926,42 +1926,67 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="205"/>
+        <location filename="../ui/judging_actions.py" line="190"/>
+        <source>{file}: {name} taken off, now {names}</source>
+        <translation>{file}：已移除 {name}，現為 {names}</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="209"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="226"/>
+        <location filename="../ui/judging_actions.py" line="230"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="227"/>
+        <location filename="../ui/judging_actions.py" line="231"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="237"/>
+        <location filename="../ui/judging_actions.py" line="242"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="238"/>
+        <location filename="../ui/judging_actions.py" line="243"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="244"/>
+        <location filename="../ui/judging_actions.py" line="250"/>
+        <source>Redone on {file}: its note is back</source>
+        <translation>已重做 {file}：註記已恢復</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="251"/>
+        <source>Undone on {file}: its note is back</source>
+        <translation>已復原 {file}：註記已恢復</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="252"/>
+        <source>Redone on {file}: its note taken off</source>
+        <translation>已重做 {file}：註記已移除</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="253"/>
+        <source>Undone on {file}: its note taken off</source>
+        <translation>已復原 {file}：註記已移除</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="257"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="245"/>
+        <location filename="../ui/judging_actions.py" line="258"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="289"/>
+        <location filename="../ui/judging_actions.py" line="302"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2026,22 +2051,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="321"/>
+        <location filename="../ui/judging_actions.py" line="334"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="329"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="338"/>
+        <location filename="../ui/judging_actions.py" line="351"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="339"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2050,32 +2075,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="344"/>
+        <location filename="../ui/judging_actions.py" line="357"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="377"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="366"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="367"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="381"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="380"/>
+        <location filename="../ui/judging_actions.py" line="393"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2084,17 +2109,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="384"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="390"/>
+        <location filename="../ui/judging_actions.py" line="403"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2103,27 +2128,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="407"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="408"/>
+        <location filename="../ui/judging_actions.py" line="421"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="411"/>
+        <location filename="../ui/judging_actions.py" line="424"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="485"/>
+        <location filename="../ui/judging_actions.py" line="498"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="486"/>
+        <location filename="../ui/judging_actions.py" line="499"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2136,12 +2161,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="491"/>
+        <location filename="../ui/judging_actions.py" line="504"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="492"/>
+        <location filename="../ui/judging_actions.py" line="505"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2154,12 +2179,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="497"/>
+        <location filename="../ui/judging_actions.py" line="510"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="498"/>
+        <location filename="../ui/judging_actions.py" line="511"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2172,12 +2197,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="503"/>
+        <location filename="../ui/judging_actions.py" line="516"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="504"/>
+        <location filename="../ui/judging_actions.py" line="517"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -3799,32 +3824,32 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Viewer</name>
     <message>
-        <location filename="../ui/viewer.py" line="137"/>
+        <location filename="../ui/viewer.py" line="141"/>
         <source>heatmap…</source>
         <translation>熱圖計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="141"/>
+        <location filename="../ui/viewer.py" line="145"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="389"/>
+        <location filename="../ui/viewer.py" line="393"/>
         <source>brightness {v:+.0f}%</source>
         <translation>亮度 {v:+.0f}%</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="391"/>
+        <location filename="../ui/viewer.py" line="395"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="393"/>
+        <location filename="../ui/viewer.py" line="397"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="395"/>
+        <location filename="../ui/viewer.py" line="399"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

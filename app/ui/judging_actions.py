@@ -184,8 +184,12 @@ class JudgingActions:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "This image has one defect type: there is none to take off."), 5000)
             return
-        if self._over_colleague(item, labels[:-1], edit=True):
-            self._judge(lambda: self.service.remove_label(item, blind=blind), advance=False)
+        if self._over_colleague(item, labels[:-1], edit=True) and self._judge(
+                lambda: self.service.remove_label(item, blind=blind), advance=False):
+            # said, in place of Shift+C's "2 defect types, …", which stayed on screen after X (walk-through)
+            self.say_now(QCoreApplication.translate("Main", "{file}: {name} taken off, now {names}").format(
+                file=Path(item.image.path).name, name=self.presenter.name(labels[-1]),
+                names=listed(map(self.presenter.name, labels[:-1]))), 8000)
 
     def mark_unknown(self) -> None:
         item = self._current_item()
@@ -227,6 +231,7 @@ class JudgingActions:
                                          QCoreApplication.translate("Main", "Nothing to undo"), 4000)
             return
         records = []
+        notes = {it.image.image_id: it.judgment.note or "" for it in self.presenter.items if it.judgment is not None}
         step = self.service.redo if redo else self.service.undo
         if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True,
                            stepping="redo" if redo else "undo"):
@@ -240,6 +245,14 @@ class JudgingActions:
         item = self.presenter.items[row]
         state = state_label(self.presenter.state(item))
         name = Path(item.image.path).name
+        note = item.judgment.note or "" if item.judgment is not None else ""
+        if note != notes.get(item.image.image_id, ""):  # a note undone said "now re-judge", as if nothing happened
+            back = (QCoreApplication.translate("Main", "Redone on {file}: its note is back") if redo else
+                    QCoreApplication.translate("Main", "Undone on {file}: its note is back"))
+            off = (QCoreApplication.translate("Main", "Redone on {file}: its note taken off") if redo else
+                   QCoreApplication.translate("Main", "Undone on {file}: its note taken off"))
+            self.statusBar().showMessage((back if note else off).format(file=name), 6000)
+            return
         self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Redone on {file}: now {state}").format(file=name, state=state)
             if redo else QCoreApplication.translate("Main", "Undone on {file}: now {state}").format(

@@ -91,6 +91,10 @@ def array_to_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, stride, fmt).copy()
 
 
+ZOOM_RANGE = (0.02, 40.0)
+"""The zoom the + and - keys step within (a fitted image may be outside it; they then do nothing that way)."""
+
+
 class ImageViewer(QGraphicsView):
     """Shows one image with an optional heatmap; zoom and pan keep working while judging.
 
@@ -448,7 +452,10 @@ class ImageViewer(QGraphicsView):
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
-        factor = float(np.clip(current * factor, 0.02, 40.0)) / max(current, 1e-6)
+        # the bounds never turn a step around: a tiny image fitted at 421x was zoomed *out* to 40x by "+" (and one
+        # under 2 % in by "-"): past a bound, a step that way does nothing
+        low, high = min(ZOOM_RANGE[0], current), max(ZOOM_RANGE[1], current)
+        factor = float(np.clip(current * factor, low, high)) / max(current, 1e-6)
         self.scale(factor, factor)
         self._fit = False
         self.zoomChanged.emit(self.transform().m11())
