@@ -1792,7 +1792,7 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="75"/>
         <location filename="../ui/main_window.py" line="488"/>
-        <location filename="../ui/queue_actions.py" line="224"/>
+        <location filename="../ui/queue_actions.py" line="225"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -3060,217 +3060,217 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="124"/>
+        <location filename="../ui/queue_actions.py" line="125"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="139"/>
+        <location filename="../ui/queue_actions.py" line="140"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="149"/>
+        <location filename="../ui/queue_actions.py" line="150"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="200"/>
+        <location filename="../ui/queue_actions.py" line="201"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="210"/>
+        <location filename="../ui/queue_actions.py" line="211"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="222"/>
+        <location filename="../ui/queue_actions.py" line="223"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="260"/>
+        <location filename="../ui/queue_actions.py" line="261"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="276"/>
+        <location filename="../ui/queue_actions.py" line="277"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="276"/>
+        <location filename="../ui/queue_actions.py" line="277"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="294"/>
+        <location filename="../ui/queue_actions.py" line="295"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="304"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="306"/>
+        <location filename="../ui/queue_actions.py" line="307"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="310"/>
+        <location filename="../ui/queue_actions.py" line="311"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="313"/>
+        <location filename="../ui/queue_actions.py" line="314"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="323"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="336"/>
+        <location filename="../ui/queue_actions.py" line="337"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="352"/>
+        <location filename="../ui/queue_actions.py" line="353"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="354"/>
+        <location filename="../ui/queue_actions.py" line="355"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="357"/>
+        <location filename="../ui/queue_actions.py" line="358"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="360"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="363"/>
+        <location filename="../ui/queue_actions.py" line="364"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="375"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="389"/>
+        <location filename="../ui/queue_actions.py" line="390"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="395"/>
+        <location filename="../ui/queue_actions.py" line="396"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="406"/>
+        <location filename="../ui/queue_actions.py" line="407"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="412"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="418"/>
+        <location filename="../ui/queue_actions.py" line="419"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="419"/>
+        <location filename="../ui/queue_actions.py" line="420"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="430"/>
+        <location filename="../ui/queue_actions.py" line="431"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="431"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="466"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="489"/>
+        <source>Undid the judgment on {name}</source>
+        <translation>已復原 {name} 的判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="449"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="451"/>
+        <location filename="../ui/queue_actions.py" line="452"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="452"/>
+        <location filename="../ui/queue_actions.py" line="453"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="453"/>
+        <location filename="../ui/queue_actions.py" line="454"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="454"/>
+        <location filename="../ui/queue_actions.py" line="455"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="472"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="482"/>
+        <location filename="../ui/queue_actions.py" line="483"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="486"/>
-        <source>Undid 1 judgment</source>
-        <translation>已復原 1 筆判定</translation>
-    </message>
-    <message>
-        <location filename="../ui/queue_actions.py" line="487"/>
+        <location filename="../ui/queue_actions.py" line="490"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="507"/>
+        <location filename="../ui/queue_actions.py" line="511"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="508"/>
+        <location filename="../ui/queue_actions.py" line="512"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3279,57 +3279,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="522"/>
+        <location filename="../ui/queue_actions.py" line="527"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="525"/>
+        <location filename="../ui/queue_actions.py" line="530"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="529"/>
+        <location filename="../ui/queue_actions.py" line="534"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="540"/>
+        <location filename="../ui/queue_actions.py" line="545"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="544"/>
+        <location filename="../ui/queue_actions.py" line="549"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="547"/>
+        <location filename="../ui/queue_actions.py" line="552"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="551"/>
+        <location filename="../ui/queue_actions.py" line="556"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="553"/>
+        <location filename="../ui/queue_actions.py" line="558"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="565"/>
+        <location filename="../ui/queue_actions.py" line="570"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="571"/>
+        <location filename="../ui/queue_actions.py" line="576"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="574"/>
+        <location filename="../ui/queue_actions.py" line="579"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -6,6 +6,7 @@ Bulk judgments run on the UI thread, like every other judgment, so a row shows a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -483,11 +484,14 @@ class QueueActions:
                 "Queue", "Nothing to undo: this window undoes what was done in it (the main window's Ctrl+Z undoes "
                          "what was judged there)."))
             return
-        self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
-                    QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True)
+        # the image named: an undo reaches back to what an earlier opening of this window did, perhaps in another
+        # batch, and "Undid 1 judgment" did not say which (analyst's walk-through)
+        self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid the judgment on {name}"),
+                    QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True,
+                    name=lambda records: self.service.file_name(records[0].image_id) if len(records) == 1 else "")
 
     def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
-               undo: bool = False, name: str = "") -> bool:
+               undo: bool = False, name: str | Callable[[list], str] = "") -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
         line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), ``left``: how many selected rows
         were left to the colleagues on them, and ``kept``: how many judged ones were left as they are.
@@ -516,6 +520,7 @@ class QueueActions:
         if not undo:  # (the next key on these rows waits for the rows after them; an undo's are waiting again)
             self._after_own, self._own_judged = True, {r.image_id for r in records}
         self.refresh()
+        name = name(list(records)) if callable(name) else name  # (the images an undo took back, named)
         done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name
         # with braces in it is not read as a placeholder)
         if left:
