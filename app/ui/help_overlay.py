@@ -87,6 +87,10 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
     return out
 
 
+HELP_FONT_PX = (14, 13, 12, 11, 10)
+"""The rows' text sizes the help tries, largest first, until its box fits the window."""
+
+
 class HelpOverlay(QWidget):
     """Covers the top-level window of ``parent`` (never a pane of a layout or splitter); hides on any key
     (a modifier alone does not count: Shift is half of "?") or click."""
@@ -97,9 +101,9 @@ class HelpOverlay(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         box = QWidget(self)
         box.setObjectName("helpBox")
-        box.setStyleSheet("#helpBox { background: #2b2d31; border-radius: 10px; }"
-                          "QLabel { color: #e8eaed; font-size: 14px; }")
         self.box = box
+        self._font_px = 0
+        self._set_font(HELP_FONT_PX[0])
         self.grid = QGridLayout(box)
         self.grid.setContentsMargins(28, 20, 28, 20)
         self.grid.setHorizontalSpacing(28)
@@ -137,11 +141,32 @@ class HelpOverlay(QWidget):
             self.grid.addWidget(action, 1 + n % per, 2 * (n // per) + 1, top)
         self.grid.addWidget(self.hint, per + 1, 0, 1, 2 * columns)
 
+    def _set_font(self, px: int) -> None:
+        """The text size of the rows (the title and the hint keep theirs); the measures taken at another size go."""
+        if px != self._font_px:
+            self._font_px, self._one_column = px, None
+            self.box.setStyleSheet("#helpBox { background: #2b2d31; border-radius: 10px; }"
+                                   f"QLabel {{ color: #e8eaed; font-size: {px}px; }}")
+
     def _fit(self) -> None:
         """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels), the
-        action texts wrapped when the pairs side by side would be wider than the window. The height is not checked
-        again after wrapping: in a window both narrow and short (under about 1000 × 600) the box can still run past
-        the bottom."""
+        action texts wrapped when the pairs side by side would be wider than the window, and a smaller text while
+        the wrapped box is still taller than the window (at 1366 × 768 and 125 % the wrapped rows were squeezed to
+        half their height, their lines cut: analyst's walk-through). Under about 1000 × 500 the smallest text may
+        still not fit."""
+        for px in HELP_FONT_PX:
+            self._set_font(px)
+            self._fit_at_this_size()
+            if self._box_height() <= self.height() - 24:
+                return
+
+    def _box_height(self) -> int:
+        """The box's height with its wrapped rows at their widths (a plain size hint leaves wrapping out)."""
+        grid = self.grid
+        return grid.totalHeightForWidth(self.box.sizeHint().width()) if grid.hasHeightForWidth() else \
+            self.box.sizeHint().height()
+
+    def _fit_at_this_size(self) -> None:
         self.setGeometry(self.parentWidget().rect())
         if self._one_column is None:  # measured once, when shown (the style sheet's fonts are in place then)
             self._lay_out(1)
