@@ -67,6 +67,10 @@ def test_the_panel_writes_the_details_line(qtbot) -> None:
                        magnification_from="name", taken="2026-11-28 14:03", taken_from="exif")
     assert facts_text(facts) == ("1024 × 768 px · 8-bit grayscale · 20× (from the file name) · 412 KB · "
                                  "taken 2026-11-28 14:03")
+    import dataclasses  # a file under 1 KB says its bytes (69 bytes read "1 KB"); 1.2 MB in MB
+
+    assert " · 69 B · " in facts_text(dataclasses.replace(facts, file_bytes=69))
+    assert " · 1.2 MB · " in facts_text(dataclasses.replace(facts, file_bytes=1_230_000))
     panel = PredictionPanel()
     qtbot.addWidget(panel)
     panel.set_facts(facts)

@@ -61,11 +61,11 @@ def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
     bar.finished()  # the folder's reading ended meanwhile: the run goes on
     bar.predicting(2520, 2520)
     bar.predictions_ended()
-    assert bar.progress_label.text() == "Batch predicted (the last 2,520 in 1:15)" and not bar.progress.isVisible()
+    assert bar.progress_label.text() == "Batch predicted: 2,520 images in 1:15" and not bar.progress.isVisible()
     bar.finished()  # a reading that ends after it leaves it said
-    assert bar.progress_label.text() == "Batch predicted (the last 2,520 in 1:15)"
+    assert bar.progress_label.text() == "Batch predicted: 2,520 images in 1:15"
     bar.predictions_ended()  # a run with nothing to predict says nothing
-    assert bar.progress_label.text() == "Batch predicted (the last 2,520 in 1:15)"
+    assert bar.progress_label.text() == "Batch predicted: 2,520 images in 1:15"
     bar.predicting_started(10)
     bar.predicting(4, 10)
     bar.predictions_ended(cancelled=True)

@@ -844,12 +844,12 @@
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="106"/>
+        <location filename="../ui/help_overlay.py" line="110"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="113"/>
+        <location filename="../ui/help_overlay.py" line="117"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -1526,8 +1526,8 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="202"/>
-        <source>Batch predicted (the last {n} in {time})</source>
-        <translation>批次已預測完成（最後 {n} 張，用時 {time}）</translation>
+        <source>Batch predicted: {n} images in {time}</source>
+        <translation>批次預測完成：{n} 張影像，耗時 {time}</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="204"/>
@@ -2570,12 +2570,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="551"/>
+        <location filename="../ui/prediction_panel.py" line="552"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="552"/>
+        <location filename="../ui/prediction_panel.py" line="553"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

@@ -546,7 +546,8 @@ def facts_text(facts: ImageFacts | None) -> str:
         parts.append(f"{facts.magnification:g}×" + (f" ({where})" if where else ""))
     if facts.file_bytes is not None:
         size = facts.file_bytes
-        parts.append(f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB")
+        parts.append(f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{round(size / 1e3)} KB" if size >= 1000 else
+                     f"{size} B")  # (a 69-byte file read "1 KB")
     if facts.taken:
         parts.append((QCoreApplication.translate("Panel", "taken {when}") if facts.taken_from == "exif" else
                       QCoreApplication.translate("Panel", "saved {when}")).format(when=facts.taken))

@@ -192,14 +192,14 @@ class MainStatusBar(QStatusBar):
             self.progress_label.setText("")
 
     def predictions_ended(self, *, cancelled: bool = False, unreached: int = 0) -> None:
-        """A prediction run ended: a whole run is said for 15 s ("Batch predicted (the last 2,520 in 1:15)"; the bar
+        """A prediction run ended: a whole run is said for 15 s ("Batch predicted: 2,520 images in 1:15"; the bar
         just went)."""
         (done, total), self._predicted = self._predicted, (0, 0)
         self.finished(cancelled=cancelled)
         if cancelled or not total or done < total:
             return
         # (its run's count: "All 172 predicted" of a batch of 235 read as images missing; the focus predicted some)
-        text = self._done_text = QCoreApplication.translate("Main", "Batch predicted (the last {n} in {time})").format(
+        text = self._done_text = QCoreApplication.translate("Main", "Batch predicted: {n} images in {time}").format(
             n=f"{total:,}", time=_fmt_secs(time.perf_counter() - self._started)) if not unreached else \
             QCoreApplication.translate("Main", "Predicted, but {n} files not reached (a share away?): predicted once "
                                                "they are read").format(n=f"{unreached:,}")  # (it said all predicted)
@@ -209,7 +209,7 @@ class MainStatusBar(QStatusBar):
 
 
 def _fmt_secs(secs: float) -> str:
-    if secs < 10:  # ("the last 8 in 0:00")
+    if secs < 10:  # ("8 images in 0:00")
         return f"{secs:.1f} s"
     secs = round(secs)
     return f"{secs // 60}:{secs % 60:02d}"
