@@ -8,6 +8,7 @@ from conftest import make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 
 def test_e_shows_references_of_the_top_types_beside_the_image(qtbot, engine, taxonomy, tmp_path, monkeypatch):
@@ -50,6 +51,14 @@ def test_e_shows_references_of_the_top_types_beside_the_image(qtbot, engine, tax
         qtbot.waitUntil(lambda: viewer.reference_caption.startswith(f"Reference 3/3: {name[1]} (Top-2)"),
                         timeout=10_000)
         assert panel.tiles.currentRow() == 2
+        # a narrow view: the caption never covers the zoom label ("80%") nor runs off the view's left edge (both
+        # seen at 1366 x 768 and 125 %: analyst's walk-through)
+        win.resize(win.minimumSizeHint().width() + 150, win.height())
+        qtbot.waitUntil(lambda: viewer.viewport().width() < viewer._ref_caption.sizeHint().width() + 60, timeout=5_000)
+        viewer.zoom(1.25)  # (the zoom label shown, and the caption placed again beside it)
+        QApplication.processEvents()
+        cap, info = viewer._ref_caption.geometry(), viewer._info.geometry()
+        assert cap.left() >= 0 and cap.right() <= viewer.viewport().width() and not cap.intersects(info), (cap, info)
         with qtbot.waitSignal(panel.casesShown, timeout=10_000):
             qtbot.keyClick(win, Qt.Key.Key_E)  # past the last: back to the similar cases
         assert panel.leaves is None and not viewer.has_reference

@@ -169,6 +169,7 @@ class ImageViewer(QGraphicsView):
         self._ref_caption.setStyleSheet("background: rgba(32, 33, 36, 210); color: #fdd663; padding: 3px 10px;"
                                         " border-radius: 8px; font-size: 12px;")
         self._ref_caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._ref_caption.setWordWrap(True)  # a caption wider than the view wraps (its start was cut off)
         self._ref_caption.hide()
         self._um_per_px: float | None = None  # the scale bar's (None: no scale bar)
         # the scale bar is drawn in screen pixels over the scene: a pan must repaint it, not shift its old pixels
@@ -197,8 +198,13 @@ class ImageViewer(QGraphicsView):
     def _place_badge(self) -> None:
         self._pending.adjustSize()
         self._pending.move(self.viewport().width() - self._pending.width() - 10, 10)
-        self._ref_caption.move(self.viewport().width() - self._ref_caption.width() - 10,
-                               self.viewport().height() - self._ref_caption.height() - 10)  # bottom right
+        cap, info, view = self._ref_caption, self._info, self.viewport()
+        cap.setMaximumWidth(max(80, view.width() - 20))
+        cap.adjustSize()
+        x, y = view.width() - cap.width() - 10, view.height() - cap.height() - 10  # bottom right
+        if info.isVisible() and x < info.geometry().right() + 10:  # over the zoom label ("80%"): above it instead
+            y = info.geometry().top() - cap.height() - 6
+        cap.move(x, y)
 
     # -- content ------------------------------------------------------------------------------
     def set_image(self, image: QImage | None, message: str = "", *, preview: QImage | None = None) -> None:
@@ -406,6 +412,8 @@ class ImageViewer(QGraphicsView):
         self._info.adjustSize()
         self._info.move(10, self.viewport().height() - self._info.height() - 10)
         self._info.show()
+        if not self._ref_caption.isHidden():  # its room beside the zoom label changed
+            self._place_badge()
 
     def set_heatmap_visible(self, visible: bool) -> None:
         self._heatmap_visible = visible
