@@ -250,10 +250,11 @@ def monitor_main(argv: list[str]) -> int:
             pause = monitor.resume(args.resume)
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
         if args.pause is not None:
+            from app.settings import who_am_i  # (Qt's settings: loaded only for --by's default)
             pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,
-                                              by=args.by or _who_am_i(), why=args.why)
-            print(f"paused auto-judging of {args.pause} (pause {pause.id}): {moved:,} auto-judged image(s) no person "
-                  "decided go to people now, blind; open windows follow within 30 s")
+                                              by=args.by or who_am_i(), why=args.why)
+            print(f"paused auto-judging of {args.pause} (pause {pause.id}, by {pause.detail.get('by')}): {moved:,} "
+                  "auto-judged image(s) no person decided go to people now, blind; open windows follow within 30 s")
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
                                fused=manifest.fused_calibration)
         names = image_names(engine, {i for p in report.leaves if p.paused for i in p.wrong_images[:10]})
@@ -597,10 +598,3 @@ def _recalibrated(args: argparse.Namespace) -> int:
               + (f" --db {shell_quoted(without_password(db))}" if db else "") + " makes it every window's model")
     return 0
 
-
-def _who_am_i() -> str:
-    """``--by``'s default (:func:`app.settings.who_am_i`), imported here: the settings need Qt, which this command
-    loads only for it."""
-    from app.settings import who_am_i
-
-    return who_am_i()

@@ -80,10 +80,13 @@ def deploy_main(argv: list[str]) -> int:
     try:
         require_existing(args.db)
         engine = open_store(args.db, writable=bool(args.model or args.clear)).engine
+        if (args.model or args.clear) and not args.by:
+            from app.settings import who_am_i  # (Qt's settings: loaded only for --by's default)
+
+            args.by = who_am_i()
         try:
             with session_scope(engine) as s:
-                team = repo.set_team_model(s, bundle_path=bundle, model_version=version,
-                                           analyst=args.by or _who_am_i()) \
+                team = repo.set_team_model(s, bundle_path=bundle, model_version=version, analyst=args.by) \
                     if (args.model or args.clear) else repo.team_model(s)
         finally:
             engine.dispose()
@@ -114,10 +117,3 @@ def _version_now(team: TeamModelRecord) -> str | None:
     except (BundleError, OSError):
         return None
 
-
-def _who_am_i() -> str:
-    """``--by``'s default (:func:`app.settings.who_am_i`), imported here: the settings need Qt, which this command
-    loads only for it."""
-    from app.settings import who_am_i
-
-    return who_am_i()

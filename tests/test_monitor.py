@@ -842,7 +842,7 @@ def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy,
     assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", taxonomy.name(leaf, "en").upper(),
                  "--why", "line 7 recipe", "--by", "lead"]) == 0  # by its name, as the app shows it
     out = capsys.readouterr().out
-    assert f"paused auto-judging of {leaf} (pause 1)" in out and "PAUSED by hand" in out
+    assert f"paused auto-judging of {leaf} (pause 1, by lead)" in out and "PAUSED by hand" in out
     assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", leaf]) == 2
     assert "paused already (pause 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
