@@ -778,7 +778,8 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     # the counts beside it, in two lines at most (beside the buttons they took 11 here, and three at 1366 x 768 and
     # 125 %: walk-through)
     assert view.counts_label.height() <= 2 * view.counts_label.fontMetrics().height() + 2, view.counts_label.text()
-    assert view.counts_label.geometry().bottom() < min(b.geometry().top() for b in (view.accept_btn, view.undo_btn))
+    assert view.counts_label.geometry().bottom() < min(b.mapTo(view, b.rect().topLeft()).y()
+                                                       for b in (view.accept_btn, view.undo_btn))
 
     # C relabels the selection with the picker (typing filters, Enter chooses); two rows of different predicted
     # types preselect neither (the first row's type, preselected, was one Enter away from relabelling both to it)
