@@ -344,16 +344,6 @@ def recalibrate_main(argv: list[str]) -> int:
         return 2
 
 
-def _leads_pauses(engine: Any, version: str, calibration: Any, bundle: Path) -> list[str]:
-    """The lead's pauses in force for ``version``, carried over to the new calibration (a lead's pause ended unsaid
-    when an analyst loaded the recalibrated model: team lead's walk-through); one line each, with how to lift it."""
-    carried = PurityMonitor(engine).carry_over(version, calibration)
-    model = shell_quoted(os.path.abspath(bundle))
-    return [f"a lead's pause goes on under the new calibration: pause {p.id}, {p.target}, by "
-            f"{p.detail.get('by') or '?'}" + (f" ({p.detail['why']})" if p.detail.get("why") else "")
-            + f"; fma-judge monitor --model {model} --resume {p.id} lifts it" for p in carried]
-
-
 def _chosen_unknown_method(now: Any) -> str | None:
     """The unknown score the bundle's calibration was told to use (``--unknown-method``), else None: one it chose by
     AUROC is chosen again on the judged images."""
@@ -590,11 +580,17 @@ def _recalibrated(args: argparse.Namespace) -> int:
         print(f"kept the previous manifest (its calibration) as {kept}: copy it over {target / MANIFEST_NAME} to undo")
     print(f"wrote {target / MANIFEST_NAME} and {paths['calibration.json']}; load {target} in the app (the pauses "
           "the checks made end when it is loaded; a lead's go on)")
-    for line in _leads_pauses(engine, manifest.model_version, result.calibration, target):
-        print(line)
+    model = shell_quoted(os.path.abspath(target))
+    try:  # a lead's pauses go on under the new calibration (one ended unsaid when an analyst loaded it: walk-through)
+        for p in PurityMonitor(engine).carry_over(manifest.model_version, result.calibration):
+            print(f"a lead's pause goes on under the new calibration: pause {p.id}, {p.target}, by "
+                  f"{p.detail.get('by') or '?'}" + (f" ({p.detail['why']})" if p.detail.get("why") else "")
+                  + f"; fma-judge monitor --model {model} --resume {p.id} lifts it")
+    except StoreError as exc:  # (the bundle is written: said, the command does not fail: review)
+        print(f"a lead's pauses were not carried over now ({str(exc).splitlines()[0]}); a window's check does it")
     if args.out:  # a new folder: a team that deployed the old one goes on with it until it is deployed
         db = _db_as_given_anywhere(args.db)
-        print(f"for a team: fma-judge deploy --model {shell_quoted(os.path.abspath(target))}"
+        print(f"for a team: fma-judge deploy --model {model}"
               + (f" --db {shell_quoted(without_password(db))}" if db else "") + " makes it every window's model")
     return 0
 

@@ -287,12 +287,21 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     assert on_disk == listed  # the folder holds what its manifest lists
     # a judged image whose file is gone since (a share away, a folder moved): its earlier copy was removed as stale,
     # the only copy left (review); now it stays and is exported from it
-    f_copy = out / "dent" / f"{file_sha256(store.paths['f'])[:8]}_f.png"
+    sha_f = file_sha256(store.paths["f"])
+    f_copy = out / "dent" / f"{sha_f[:8]}_f.png"
     assert f_copy.is_file()
     store.paths["f"].unlink()
     again = export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))
     assert again.removed == () and again.skipped == () and f_copy.is_file()
     assert "dent/" + f_copy.name in {r["path"] for r in _csv_rows(out / "manifest.csv")}
+    # and relabelled after its file went: the copy moves to its new type (it stayed under dent/, unlisted, for good)
+    with session_scope(store.engine) as s:
+        f_id = repo.get_or_create_image(s, sha_f, store.paths["f"], 80, 60).image_id
+        repo.record_judgment(s, image_id=f_id, leaf="crack", action="picker", analyst="amy")
+    moved = export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))
+    crack_copy = out / "crack" / f_copy.name
+    assert crack_copy.is_file() and not f_copy.exists() and str(f_copy) in moved.removed
+    assert "crack/" + f_copy.name in {r["path"] for r in _csv_rows(out / "manifest.csv")}
 
 
 @pytest.mark.parametrize("where", ["the export's folder", "a type's folder"])

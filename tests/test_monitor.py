@@ -815,6 +815,15 @@ def test_a_recalibration_carries_a_leads_pause_over_and_ends_the_checks_pauses(e
     assert store.route(store.predicted(record(), recalibrated)) == ("auto", ())
     # resumed before any window checked under the new calibration: that check ends the old pause and does not carry
     # it a second time (it paused the type again, unsaid: review)
+    # resumed on the old calibration before the new one is loaded (a recalibrated copy, not yet deployed): its
+    # carried copy is lifted with it (it came back, unsaid, once the new one was loaded: review)
+    third, _moved = monitor.pause_leaf(VERSION, recalibrated, "scratch", by="lead", why="again")
+    later = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).isoformat())
+    (copy,) = monitor.carry_over(VERSION, later)
+    assert copy.detail["carried_from"] == third.id
+    monitor.resume(third.id)
+    assert monitor.check(VERSION, later).pauses == () and monitor.check(VERSION, recalibrated).pauses == ()
+    assert store.route(store.predicted(record(), later)) == ("auto", ())
     other, _moved = monitor.pause_leaf(VERSION, cal, "crack", by="lead", why="recipe change")
     newer = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat())
     (second,) = monitor.carry_over(VERSION, newer)
@@ -883,3 +892,22 @@ def test_a_lead_s_pause_and_deployment_are_recorded_under_the_apps_analyst_name(
     assert who_am_i() == getpass.getuser()  # no window has run here
     ini.write_text("[General]\nanalyst=Lead Chen\n", encoding="utf-8")
     assert who_am_i() == "Lead Chen"
+
+
+def test_recalibrate_on_a_store_it_cannot_write_still_succeeds_and_says_the_pauses_wait(tmp_path: Path, taxonomy,
+                                                                                         capsys, monkeypatch) -> None:
+    """The bundle is recalibrated before the lead's pauses are carried: a store this account cannot write ended the
+    command in "error: … nothing was changed", exit 2, with the bundle changed (review). Now it says the pauses wait
+    for a window's check, and succeeds."""
+    from app.__main__ import main
+    from app.store.errors import ReadOnlyError
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+
+    def refused(*_a, **_k):
+        raise ReadOnlyError("Cannot write to the database: it is read-only for you; nothing was changed")
+
+    monkeypatch.setattr(PurityMonitor, "carry_over", refused)
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "a lead's pauses were not carried over now (Cannot write to the database" in out and "wrote " in out

@@ -360,6 +360,11 @@ def test_a_lead_s_pause_reads_as_one_on_the_dashboard_and_over_the_window(qtbot,
         assert "paused for 1 defect type (paused by a lead)." in win.monitor_banner.text()
         assert "purity below target" not in win.monitor_banner.text() and "recalibrate" not in win.monitor_banner.text()
         assert "A lead lifts the pause" in win.monitor_banner.text()
+        # beside a pause the checks made: a recalibration resumes only that one (it read "To resume, recalibrate")
+        checks = PauseRecord(4, "v1", "c", "leaf", "crack", "purity_paused", {"wrong": 1, "checks": 2},
+                             dt.datetime.now(dt.UTC))
+        win._show_monitor_banner(MonitorReport("v1", "c", 0.99, pauses=(pause, checks)))
+        assert "resumes the checks' pauses; a lead lifts their own" in win.monitor_banner.text()
     finally:
         win.close()
 

@@ -126,6 +126,15 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         win.poll_colleagues()
         qtbot.waitUntil(lambda: "1 of 3 done" in recent.item(1).text(), timeout=10_000)
         assert recent.currentRow() == 1 and recent.count() == 2
+        # a judgment in lot7's batch puts it first: the analyst stays on it (row 0 was chosen, and Enter opened
+        # another batch: review)
+        img = batches.batch_items(engine, opened.batch_id, "bob")[1].image.image_id
+        with session_scope(engine) as s:
+            repo.record_judgment(s, image_id=img, leaf=taxonomy.leaves[0], action="picker", analyst="bob",
+                                 batch_id=opened.batch_id)
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: "2 of 3 done" in recent.item(0).text(), timeout=10_000)
+        assert recent.currentItem().data(Qt.ItemDataRole.UserRole).id == opened.batch_id
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             qtbot.keyClick(recent, Qt.Key.Key_Return)
         assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3
@@ -137,7 +146,8 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
                       if win.center.widget(i) is not win.welcome)
         assert win.center.minimumSizeHint().width() <= judging
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_recent(win.welcome.recent.item(0).data(Qt.ItemDataRole.UserRole))  # chosen files: as stored
+            win.open_recent(next(recent.item(i).data(Qt.ItemDataRole.UserRole) for i in range(recent.count())
+                                 if recent.item(i).data(Qt.ItemDataRole.UserRole).id == chosen.batch_id))  # as stored
         assert win.presenter.batch.batch_id == chosen.batch_id and len(win.items) == 1
     finally:
         win.close()

@@ -1861,7 +1861,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。由組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="139"/>
+        <location filename="../ui/purity_checks.py" line="144"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -2012,41 +2012,46 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     </message>
     <message>
         <location filename="../ui/purity_checks.py" line="118"/>
+        <source>Auto-judging is paused for {what}. Those images come to you to judge. A recalibration on recent judged images resumes the checks&apos; pauses; a lead lifts their own (Dashboard → Purity monitor says which).</source>
+        <translation>已暫停自動判定：{what}。這些影像改由您判定。以近期已判定的影像重新校準可恢復抽查造成的暫停；組長的暫停由組長解除（儀表板 → 純度監控會列出是哪些）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/purity_checks.py" line="123"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="128"/>
+        <location filename="../ui/purity_checks.py" line="133"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="130"/>
+        <location filename="../ui/purity_checks.py" line="135"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="133"/>
+        <location filename="../ui/purity_checks.py" line="138"/>
         <source>A slip of the key? {key} on that spot check lifts the pause.</source>
         <translation>按錯了嗎？在該抽查影像上按 {key} 即可解除暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="145"/>
+        <location filename="../ui/purity_checks.py" line="150"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="147"/>
+        <location filename="../ui/purity_checks.py" line="152"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="151"/>
+        <location filename="../ui/purity_checks.py" line="156"/>
         <source>Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="153"/>
+        <location filename="../ui/purity_checks.py" line="158"/>
         <source>Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were undone.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
@@ -2428,7 +2433,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="330"/>
+        <location filename="../ui/queue_view.py" line="336"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2911,17 +2916,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="253"/>
+        <location filename="../ui/queue_view.py" line="255"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="352"/>
+        <location filename="../ui/queue_view.py" line="358"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="470"/>
+        <location filename="../ui/queue_view.py" line="476"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -2947,8 +2952,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="359"/>
-        <location filename="../ui/queue_view.py" line="355"/>
-        <location filename="../ui/queue_view.py" line="375"/>
+        <location filename="../ui/queue_view.py" line="361"/>
+        <location filename="../ui/queue_view.py" line="381"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2995,22 +3000,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="445"/>
+        <location filename="../ui/queue_view.py" line="451"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="462"/>
+        <location filename="../ui/queue_view.py" line="468"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="466"/>
+        <location filename="../ui/queue_view.py" line="472"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="464"/>
+        <location filename="../ui/queue_view.py" line="470"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3045,17 +3050,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="468"/>
+        <location filename="../ui/queue_view.py" line="474"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="473"/>
+        <location filename="../ui/queue_view.py" line="479"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="478"/>
+        <location filename="../ui/queue_view.py" line="484"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3265,12 +3270,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="511"/>
+        <location filename="../ui/queue_actions.py" line="518"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="512"/>
+        <location filename="../ui/queue_actions.py" line="519"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3279,57 +3284,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="527"/>
+        <location filename="../ui/queue_actions.py" line="534"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="530"/>
+        <location filename="../ui/queue_actions.py" line="537"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="534"/>
+        <location filename="../ui/queue_actions.py" line="541"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="545"/>
+        <location filename="../ui/queue_actions.py" line="552"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="549"/>
+        <location filename="../ui/queue_actions.py" line="556"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="552"/>
+        <location filename="../ui/queue_actions.py" line="559"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="556"/>
+        <location filename="../ui/queue_actions.py" line="563"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="558"/>
+        <location filename="../ui/queue_actions.py" line="565"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="570"/>
+        <location filename="../ui/queue_actions.py" line="577"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="576"/>
+        <location filename="../ui/queue_actions.py" line="583"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="579"/>
+        <location filename="../ui/queue_actions.py" line="586"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3834,22 +3839,22 @@ Similarity {sim:.3f}</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="393"/>
+        <location filename="../ui/viewer.py" line="399"/>
         <source>brightness {v:+.0f}%</source>
         <translation>亮度 {v:+.0f}%</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="395"/>
+        <location filename="../ui/viewer.py" line="401"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="397"/>
+        <location filename="../ui/viewer.py" line="403"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="399"/>
+        <location filename="../ui/viewer.py" line="405"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

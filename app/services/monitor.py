@@ -26,7 +26,7 @@ How it works (issue #17):
   recovered leaf's evidence count them).
 - **A lead's pause.** ``fma-judge monitor --pause LEAF`` pauses a leaf by hand (:meth:`PurityMonitor.pause_leaf`:
   a complaint, a process change the checks cannot know of yet), with the same reason and blind checks; it lifts
-  only by hand or with a recalibration.
+  only by hand (a recalibration carries it over, and a resume lifts its carried copies too).
 - **Batch drift.** A batch unlike the calibration data shows up in the unknown-defect detector first: on the
   calibration images it flags a known share ``q`` (``unknown.known_flag_rate``, 5 % by default). The drift score
   is the batch's flagged share over ``q``; when the batch's lower bound of that share passes ``drift_ratio * q``
@@ -473,9 +473,17 @@ class PurityMonitor:
             return [c for p in older if (c := _carry(s, model_version, p, key, history)) is not None]
 
     def resume(self, pause_id: int) -> PauseRecord:
-        """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""
+        """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery. The copies
+        a recalibration carried it over to (``carried_from``) are lifted with it: resumed on the old calibration, the
+        lead's pause came back, unsaid, with the new one (review)."""
         with session_scope(self.engine) as s:
-            return repo.end_pause(s, pause_id, "resumed", restore=True)[0]
+            record = repo.end_pause(s, pause_id, "resumed", restore=True)[0]
+            lifted = {pause_id}
+            for p in repo.pauses(s, record.model_version):  # in force, oldest first: a chain of carries in order
+                if p.detail.get("carried_from") in lifted:
+                    repo.end_pause(s, p.id, "resumed", restore=True)
+                    lifted.add(p.id)
+            return record
 
 
 _CMD_SPECIAL = frozenset(' \t"&()[]{}^=;!\'+,`~%<>|')

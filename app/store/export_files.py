@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,14 +59,23 @@ def write_json(rows: Iterator[ExportRow], out: Path) -> int:
     return count
 
 
-def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]]) -> Iterator[ExportRow]:
-    """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy."""
+def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
+            earlier: Mapping[str, Path] | None = None) -> Iterator[ExportRow]:
+    """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy. ``earlier``:
+    sha256 -> an earlier export's copy, which stands in for a source file gone since (a share away)."""
     for row in rows:
         source = Path(row.path)
         target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
-        if row.path and not source.is_file() and _earlier_copy_serves(target, row.sha256, folder):
-            yield replace(row, path=str(target), spectra=())  # its file gone since (a share away): the copy serves
-            continue
+        if row.path and not source.is_file() and row.sha256 in (earlier or {}):
+            # its file gone since: the earlier copy serves, moved to its type's folder (relabelled since, it stayed
+            # under the old type for good: review), checked by its bytes
+            if target != earlier[row.sha256] and _earlier_copy_serves(earlier[row.sha256], row.sha256, folder):
+                make_folder(target.parent)
+                with contextlib.suppress(OSError):
+                    _copy_checked(earlier[row.sha256], target, row.sha256)
+            if _earlier_copy_serves(target, row.sha256, folder):
+                yield replace(row, path=str(target), spectra=())
+                continue
         if not row.path or not source.is_file():
             skipped.append((row.path, "missing file: cannot copy"))
             continue
@@ -164,7 +173,8 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = write_csv(noted(_copied(chosen(rows), folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    by_sha = {sha: path for path, sha in earlier.items()}
+    count = write_csv(noted(_copied(chosen(rows), folder, skipped, by_sha)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))

@@ -110,10 +110,15 @@ class PurityChecks:
             parts.append(QCoreApplication.translate("Main", "1 other batch (unlike the calibration data)")
                          if others == 1 else QCoreApplication.translate(
                              "Main", "{n} other batches (unlike the calibration data)").format(n=others))
-        if by_hand and not leaves and not batches:  # a lead's pause is the lead's to lift: recalibrating, as the
-            text = QCoreApplication.translate(  # other banner advises, would lift it without the lead's word
+        if by_hand and not leaves and not batches:  # a lead's pause is the lead's to lift (a recalibration carries
+            text = QCoreApplication.translate(  # it over)
                 "Main", "Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the "
                         "pause (Dashboard → Purity monitor says who and why).")
+        elif by_hand:  # a lead's pause beside the checks': recalibrating resumes only the checks' (review)
+            text = QCoreApplication.translate(
+                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. A recalibration on "
+                        "recent judged images resumes the checks' pauses; a lead lifts their own (Dashboard → Purity "
+                        "monitor says which).")
         else:
             text = QCoreApplication.translate(
                 "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate "

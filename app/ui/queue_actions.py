@@ -488,7 +488,14 @@ class QueueActions:
         # batch, and "Undid 1 judgment" did not say which (analyst's walk-through)
         self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid the judgment on {name}"),
                     QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True,
-                    name=lambda records: self.service.file_name(records[0].image_id) if len(records) == 1 else "")
+                    name=lambda records: self._file_name(records[0].image_id) if len(records) == 1 else "")
+
+    def _file_name(self, image_id: int) -> str:
+        """The image's file name for a message; ``#id`` when the store cannot say now (the undo is saved)."""
+        try:
+            return self.service.file_name(image_id)
+        except StoreError:
+            return f"#{image_id}"
 
     def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
                undo: bool = False, name: str | Callable[[list], str] = "") -> bool:

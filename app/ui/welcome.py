@@ -132,6 +132,7 @@ class WelcomePage(QWidget):
         same batches again (the 30-second poll: colleagues judged, a lead resumed a type) update their lines in place,
         the row the analyst is on kept (the counts stayed as they were at the start: team lead's walk-through)."""
         shown = [self.recent.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.recent.count())]
+        on = self.recent.currentItem().data(Qt.ItemDataRole.UserRole).id if self.recent.currentItem() else None
         if batches and [b.id for b in shown] == [b.id for b in batches]:
             for i, b in enumerate(batches):
                 item = self.recent.item(i)
@@ -147,7 +148,8 @@ class WelcomePage(QWidget):
         self.recent.setFixedHeight(min(10, max(1, len(batches))) * 28 + 8)
         for w in (self.recent_title, self.recent):
             w.setVisible(bool(batches))
-        if batches:
-            self.recent.setCurrentRow(0)
-            if self.isVisible():
+        if batches:  # the batch the analyst was on stays chosen when the poll reorders them (Enter opened another)
+            ids = [b.id for b in batches]
+            self.recent.setCurrentRow(ids.index(on) if on in ids else 0)
+            if self.isVisible() and not shown:
                 self.recent.setFocus()

@@ -104,7 +104,7 @@ def _content_problem(path: Path) -> str | None:
         return f"pretrained_file {path} is not a safetensors file (its header is not the JSON one has): damaged?"
     if 8 + n + end != size:
         return (f"pretrained_file {path} is cut short or damaged: its header says {8 + n + end:,} bytes, the file has "
-                f"{size:,} (copied only in part?)")
+                f"{size:,}" + (" (copied only in part?)" if size < 8 + n + end else " (bytes after its data)"))
     return None
 
 
