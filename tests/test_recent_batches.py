@@ -174,8 +174,8 @@ def test_the_queues_judgments_count_as_work_on_their_batches(engine, tmp_path: P
 
     from app.store.bulk import bulk_judge
 
-    for name in ("first", "second"):
-        write_image(tmp_path / name / "a.png", seed=hash(name) % 100)
+    for seed, name in enumerate(("first", "second")):  # (hash(name) % 100 gave both one seed, one picture, once in
+        write_image(tmp_path / name / "a.png", seed=seed)  # a hundred runs: the image was the second batch's)
     first = batches.open_folder(engine, tmp_path / "first")
     batches.open_folder(engine, tmp_path / "second")
     assert [b.name for b in batches.recent_batches(engine)][:2] == ["second", "first"]  # by creation
