@@ -911,3 +911,19 @@ def test_recalibrate_on_a_store_it_cannot_write_still_succeeds_and_says_the_paus
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
     out = capsys.readouterr().out
     assert "a lead's pauses were not carried over now (Cannot write to the database" in out and "wrote " in out
+
+
+def test_a_recalibration_within_the_second_is_later_than_the_one_it_replaces() -> None:
+    """Two recalibrations in one second shared the monitor's key: the second carried no lead's pause (fresh-clone
+    CI run)."""
+    import datetime as dt
+
+    from app.services.monitor import _key_time
+    from models.calibration.calibrate import created_after
+
+    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)).replace(microsecond=0)
+    assert _key_time(created_after(ahead.isoformat())) == ahead + dt.timedelta(seconds=1)
+    assert _key_time(created_after(ahead.replace(tzinfo=None).isoformat())) == ahead + dt.timedelta(seconds=1)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for previous in (None, "", "not a time", "2000-01-01T00:00:00+00:00"):
+        assert before <= _key_time(created_after(previous)) <= before + dt.timedelta(seconds=2)

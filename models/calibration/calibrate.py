@@ -228,6 +228,19 @@ def _cap_per_class(samples: Sequence[Sample], cap: int, seed: int = 0) -> list[S
 
 
 # ----------------------------------------------------------------------------------- driver
+def created_after(previous: str | None) -> str:
+    """Now, to the second, and later than ``previous`` (the calibration it replaces). The purity monitor keys its
+    pauses by a calibration's time; two recalibrations in one second shared a key, and the second did not carry
+    the lead's pause the first had (a fresh-clone CI run)."""
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    try:
+        before = _dt.datetime.fromisoformat(previous or "")
+    except ValueError:  # none or not a time
+        return now.isoformat()
+    before = before if before.tzinfo is not None else before.replace(tzinfo=_dt.UTC)
+    return max(now, before.replace(microsecond=0) + _dt.timedelta(seconds=1)).isoformat()
+
+
 def calibrate(
     bundle_path: str | Path,
     samples: Sequence[Sample],
@@ -292,7 +305,7 @@ def calibrate(
         unknown_fpr=options.unknown_fpr,
         calibrated_on=CalibratedOn(data_hash=data_hash(data.samples), split=options.split, n=len(data.samples),
                                    n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
-        created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        created=created_after(bundle.manifest.calibration.created if bundle.manifest.calibration else None),
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
         leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
