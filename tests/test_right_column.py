@@ -221,3 +221,42 @@ def test_a_pane_whose_least_height_grew_is_counted_at_it_before_the_splitter_lay
     monkeypatch.setattr(column, "setSizes", set_to.append)
     column.balance()
     assert panel.compact and set_to and set_to[-1][2] >= 300
+
+
+def test_shift_page_keys_scroll_the_prediction_panel(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """At 1366 x 768 and 125 % a note or a "Judged … by …" line stayed below the panel's fold, and a keyboard-only
+    analyst had no key to reach it (walk-through): Shift+PgDn and Shift+PgUp scroll the panel a page, a line of the
+    page before kept in sight."""
+    from PySide6.QtCore import Qt
+
+    from app.services.batch_presenter import PanelData, TopEntry
+    from tests.conftest import open_window, wait_on_screen, write_image
+
+    for i in range(3):
+        write_image(tmp_path / "batch" / f"img_{i}.png", seed=i)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(tmp_path / "batch")
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 3 and win.panel.isVisible(), timeout=30_000)
+        wait_on_screen(qtbot, win)  # (its own panel shown first: ours is not replaced after)
+        panel, row = win.panel, win.list_view.currentIndex().row()
+        panel.show_data(PanelData(
+            file_name="a.png", state="rejudge", leaf="fiber", path=("foreign_matter", "particle", "fiber"),
+            path_names=("Foreign matter", "Particle", "Fiber"), path_scores=(0.99, 0.9, 0.6),
+            top5=tuple(TopEntry(f"leaf{k}", f"Type {k}", "Foreign matter › Particle", 0.2) for k in range(5))))
+        panel.scroll.setFixedHeight(120)  # (the panel's own height at 125 %, less: it scrolls whatever the font)
+        QApplication.processEvents()
+        bar = panel.scroll.verticalScrollBar()
+        assert bar.maximum() > bar.pageStep() and bar.value() == 0
+        qtbot.keyClick(win, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ShiftModifier)
+        first = bar.value()
+        line = panel.title.fontMetrics().height()
+        assert 0 < first == bar.pageStep() - line  # a page, less the line kept in sight
+        assert win.list_view.currentIndex().row() == row  # the list did not page
+        while panel.scroll_page(1):
+            pass
+        assert bar.value() == bar.maximum() and not panel.scroll_page(1)  # at the end: nothing further
+        qtbot.keyClick(win, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ShiftModifier)
+        assert bar.value() == bar.maximum() - first
+    finally:
+        win.close()

@@ -725,131 +725,136 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="52"/>
+        <source>Scroll the prediction panel up / down (what is below its fold)</source>
+        <translation>預測欄上捲／下捲一頁（看不到的下方內容）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="54"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="53"/>
+        <location filename="../ui/help_overlay.py" line="55"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="54"/>
+        <location filename="../ui/help_overlay.py" line="56"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="55"/>
+        <location filename="../ui/help_overlay.py" line="57"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="56"/>
+        <location filename="../ui/help_overlay.py" line="58"/>
         <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
         <translation>為何是此類別？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="57"/>
+        <location filename="../ui/help_overlay.py" line="59"/>
         <source>Top-5: the determined group&apos;s types, or all types</source>
         <translation>前 5 名：只列已確定類別下的類別，或全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="58"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>FTIR spectrum: the next reference over it / the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：疊上下一個參考光譜／此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="60"/>
+        <location filename="../ui/help_overlay.py" line="62"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="61"/>
+        <location filename="../ui/help_overlay.py" line="63"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="62"/>
+        <location filename="../ui/help_overlay.py" line="64"/>
         <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
         <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="63"/>
+        <location filename="../ui/help_overlay.py" line="65"/>
         <source>Reference images: judged examples of the Top-1 and Top-2 types</source>
         <translation>參考影像：前 1、前 2 名類別的已判定範例</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="64"/>
+        <location filename="../ui/help_overlay.py" line="66"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="65"/>
+        <location filename="../ui/help_overlay.py" line="67"/>
         <source>Image list shown / hidden (more room for the image)</source>
         <translation>顯示／隱藏影像清單（讓影像有更多空間）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="66"/>
+        <location filename="../ui/help_overlay.py" line="68"/>
         <source>Files left out of the batch, and why</source>
         <translation>未加入批次的檔案及原因</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="67"/>
+        <location filename="../ui/help_overlay.py" line="69"/>
         <source>Close the notices over the image</source>
         <translation>關閉影像上方的通知</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="68"/>
+        <location filename="../ui/help_overlay.py" line="70"/>
         <source>Do what the notice over the image offers (the team&apos;s model: load it; judged meanwhile: back to it)</source>
         <translation>執行影像上方通知提供的動作（團隊模型：載入；期間已判定：回到該影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="70"/>
+        <location filename="../ui/help_overlay.py" line="72"/>
         <source>Open a folder / image files</source>
         <translation>開啟資料夾／影像檔案</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="71"/>
+        <location filename="../ui/help_overlay.py" line="73"/>
         <source>Choose a model</source>
         <translation>選擇模型</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="72"/>
+        <location filename="../ui/help_overlay.py" line="74"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="73"/>
+        <location filename="../ui/help_overlay.py" line="75"/>
         <source>Settings: language, analyst, keyboard shortcuts, scale bar</source>
         <translation>設定：語言、分析人員、鍵盤快捷鍵、比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="74"/>
+        <location filename="../ui/help_overlay.py" line="76"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="75"/>
+        <location filename="../ui/help_overlay.py" line="77"/>
         <source>Dashboard: the team&apos;s counts, spot-check purity and drift</source>
         <translation>儀表板：團隊的數量、抽查純度與漂移</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="76"/>
+        <location filename="../ui/help_overlay.py" line="78"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="77"/>
+        <location filename="../ui/help_overlay.py" line="79"/>
         <source>Close the window (judgments are saved as they are made)</source>
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="110"/>
+        <location filename="../ui/help_overlay.py" line="112"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="117"/>
+        <location filename="../ui/help_overlay.py" line="119"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -937,181 +942,191 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="58"/>
+        <source>Scroll the prediction panel up</source>
+        <translation>預測欄上捲一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="59"/>
+        <source>Scroll the prediction panel down</source>
+        <translation>預測欄下捲一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Undo</source>
         <translation>復原</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Heatmap on / off</source>
         <translation>熱圖開／關</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Why this type?</source>
         <translation>為何是此類別？</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>Reference images of the Top-1 and Top-2 types</source>
         <translation>第一與第二候選類別的參考影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>FTIR spectrum: the next reference over it</source>
         <translation>FTIR 光譜：疊上下一個參考光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="67"/>
         <source>FTIR spectrum: the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="67"/>
+        <location filename="../ui/keymap.py" line="69"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="68"/>
+        <location filename="../ui/keymap.py" line="70"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="69"/>
+        <location filename="../ui/keymap.py" line="71"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="70"/>
+        <location filename="../ui/keymap.py" line="72"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="71"/>
+        <location filename="../ui/keymap.py" line="73"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="72"/>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="75"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="74"/>
+        <location filename="../ui/keymap.py" line="76"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="75"/>
+        <location filename="../ui/keymap.py" line="77"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="76"/>
+        <location filename="../ui/keymap.py" line="78"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="77"/>
+        <location filename="../ui/keymap.py" line="79"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="78"/>
+        <location filename="../ui/keymap.py" line="80"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="79"/>
+        <location filename="../ui/keymap.py" line="81"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="80"/>
+        <location filename="../ui/keymap.py" line="82"/>
         <source>Open image files</source>
         <translation>開啟影像檔案</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="81"/>
+        <location filename="../ui/keymap.py" line="83"/>
         <source>Choose a model</source>
         <translation>選擇模型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="82"/>
+        <location filename="../ui/keymap.py" line="84"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="83"/>
+        <location filename="../ui/keymap.py" line="85"/>
         <source>Settings: language, analyst, keys, scale bar</source>
         <translation>設定：語言、分析人員、按鍵、比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="84"/>
+        <location filename="../ui/keymap.py" line="86"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="85"/>
+        <location filename="../ui/keymap.py" line="87"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="86"/>
+        <location filename="../ui/keymap.py" line="88"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="87"/>
+        <location filename="../ui/keymap.py" line="89"/>
         <source>Image list shown / hidden</source>
         <translation>顯示／隱藏影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="88"/>
+        <location filename="../ui/keymap.py" line="90"/>
         <source>Files left out of the batch, and why</source>
         <translation>未加入批次的檔案及原因</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="89"/>
+        <location filename="../ui/keymap.py" line="91"/>
         <source>Close the notices over the image</source>
         <translation>關閉影像上方的通知</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="90"/>
+        <location filename="../ui/keymap.py" line="92"/>
         <source>Do what the notice over the image offers (Load it, Back to it)</source>
         <translation>執行影像上方通知提供的動作（載入、回到該影像）</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="92"/>
+        <location filename="../ui/keymap.py" line="94"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="93"/>
+        <location filename="../ui/keymap.py" line="95"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="164"/>
+        <location filename="../ui/keymap.py" line="166"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是有效的按鍵</translation>
     </message>
@@ -1791,7 +1806,7 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="75"/>
-        <location filename="../ui/main_window.py" line="488"/>
+        <location filename="../ui/main_window.py" line="489"/>
         <location filename="../ui/queue_actions.py" line="225"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1807,17 +1822,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="283"/>
+        <location filename="../ui/main_window.py" line="284"/>
         <source>No file was left out of this batch.</source>
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="576"/>
+        <location filename="../ui/main_window.py" line="577"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="577"/>
+        <location filename="../ui/main_window.py" line="578"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2422,7 +2437,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="92"/>
-        <location filename="../ui/prediction_panel.py" line="501"/>
+        <location filename="../ui/prediction_panel.py" line="511"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
     </message>
@@ -2439,148 +2454,148 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="170"/>
-        <location filename="../ui/prediction_panel.py" line="471"/>
+        <location filename="../ui/prediction_panel.py" line="481"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="428"/>
+        <location filename="../ui/prediction_panel.py" line="438"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="463"/>
+        <location filename="../ui/prediction_panel.py" line="473"/>
         <location filename="../ui/queue_gallery.py" line="437"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="470"/>
+        <location filename="../ui/prediction_panel.py" line="480"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="476"/>
+        <location filename="../ui/prediction_panel.py" line="486"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="502"/>
+        <location filename="../ui/prediction_panel.py" line="512"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="506"/>
+        <location filename="../ui/prediction_panel.py" line="516"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="510"/>
+        <location filename="../ui/prediction_panel.py" line="520"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="358"/>
+        <location filename="../ui/prediction_panel.py" line="368"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="347"/>
+        <location filename="../ui/prediction_panel.py" line="357"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類別？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="359"/>
+        <location filename="../ui/prediction_panel.py" line="369"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="360"/>
+        <location filename="../ui/prediction_panel.py" line="370"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="361"/>
+        <location filename="../ui/prediction_panel.py" line="371"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="362"/>
+        <location filename="../ui/prediction_panel.py" line="372"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="372"/>
+        <location filename="../ui/prediction_panel.py" line="382"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內的 {n} 個類別（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="375"/>
+        <location filename="../ui/prediction_panel.py" line="385"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="378"/>
+        <location filename="../ui/prediction_panel.py" line="388"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="380"/>
+        <location filename="../ui/prediction_panel.py" line="390"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="458"/>
+        <location filename="../ui/prediction_panel.py" line="468"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="524"/>
+        <location filename="../ui/prediction_panel.py" line="534"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="536"/>
+        <location filename="../ui/prediction_panel.py" line="546"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="537"/>
+        <location filename="../ui/prediction_panel.py" line="547"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="538"/>
+        <location filename="../ui/prediction_panel.py" line="548"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="539"/>
+        <location filename="../ui/prediction_panel.py" line="549"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="540"/>
+        <location filename="../ui/prediction_panel.py" line="550"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="543"/>
+        <location filename="../ui/prediction_panel.py" line="553"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="544"/>
+        <location filename="../ui/prediction_panel.py" line="554"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="552"/>
+        <location filename="../ui/prediction_panel.py" line="562"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="553"/>
+        <location filename="../ui/prediction_panel.py" line="563"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

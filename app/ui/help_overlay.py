@@ -27,7 +27,7 @@ def either(first: str, second: str) -> str:
 _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("accept",), ("top1", "top2", "top3", "top4", "top5"), ("picker",), ("add_label", "remove_label"), ("unknown",),
     ("note",),
-    ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
+    ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("panel_up", "panel_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
     ("references",), ("list_filter",), ("list_pane",), ("skipped",), ("dismiss",), ("notice_action",), ("open_folder", "open_files"), ("model",), ("export",),
@@ -49,6 +49,8 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("← → ↑ ↓", QCoreApplication.translate("Help", "Previous / next image")),
         ("Home / End", QCoreApplication.translate("Help", "First / last image")),
         ("PgUp / PgDn", QCoreApplication.translate("Help", "One page of the list up / down")),
+        ("Shift+PgUp / PgDn", QCoreApplication.translate("Help", "Scroll the prediction panel up / down (what is "
+                                                                 "below its fold)")),
         ("Ctrl+Z", QCoreApplication.translate("Help", "Undo (across images)")),
         ("Ctrl+Shift+Z", QCoreApplication.translate("Help", "Redo")),
         ("H", QCoreApplication.translate("Help", "Heatmap on / off")),

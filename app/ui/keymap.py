@@ -55,6 +55,8 @@ def actions() -> list[KeyAction]:
         a("last", QCoreApplication.translate("Keys", "Last image"), "End"),
         a("page_up", QCoreApplication.translate("Keys", "One page up"), "PgUp"),
         a("page_down", QCoreApplication.translate("Keys", "One page down"), "PgDown"),
+        a("panel_up", QCoreApplication.translate("Keys", "Scroll the prediction panel up"), "Shift+PgUp"),
+        a("panel_down", QCoreApplication.translate("Keys", "Scroll the prediction panel down"), "Shift+PgDown"),
         a("undo", QCoreApplication.translate("Keys", "Undo"), "Ctrl+Z"),
         a("redo", QCoreApplication.translate("Keys", "Redo"), "Ctrl+Shift+Z", "Ctrl+Y"),
         a("heatmap", QCoreApplication.translate("Keys", "Heatmap on / off"), "H"),

@@ -268,6 +268,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
             "last": lambda: self.move(len(self.items)),
             "page_up": lambda: self.move(-self.list_view.page_rows()),
             "page_down": lambda: self.move(self.list_view.page_rows()),
+            "panel_up": lambda: self.panel.scroll_page(-1), "panel_down": lambda: self.panel.scroll_page(1),
             "undo": self.undo, "redo": self.redo, "heatmap": tb.act_heat.toggle, "why": self.why.cycle,
             "top_scope": self.toggle_top_scope, "side": tb.act_side.toggle,
             "opacity_down": lambda: tb.nudge_opacity(-10), "opacity_up": lambda: tb.nudge_opacity(10),

@@ -305,6 +305,16 @@ class PredictionPanel(QWidget):
         facts = self.facts.wrap_saving() if self.facts.isVisibleTo(self) else 0
         return rows + gaps + facts + self.model_label.sizeHint().height() + max(0, self.layout().spacing())  # (its gap)
 
+    def scroll_page(self, sign: int) -> bool:
+        """Scroll what the model says a page down (``sign`` 1) or up (-1), keeping a line of the page before in sight;
+        False when there is no further to go. At 1366 x 768 and 125 % a note or a "Judged … by …" line went below the
+        fold, and a keyboard-only analyst had no key to reach it (walk-through)."""
+        bar = self.scroll.verticalScrollBar()
+        before = bar.value()
+        line = self.title.fontMetrics().height()
+        bar.setValue(before + sign * max(line, bar.pageStep() - line))
+        return bar.value() != before
+
     def _row_height(self, k: int, *, compact: bool) -> int:
         """Top-5 row ``k``'s height: as high as its key button, bar and percentage at least, and its name with
         (not compact) the ancestry line under it. Compact, the buttons are a line high (at 1366 x 768 and 125 %
