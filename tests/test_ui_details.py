@@ -695,7 +695,7 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     sideways scroll. The wide columns give room in proportion (never below their minimum), and a column the analyst
     drags stays as dragged."""
     from app.services.queue import QueueService
-    from app.ui.queue_model import COLUMN_MINIMUMS, COLUMN_WIDTHS, STATE_ROOM, fitted_widths
+    from app.ui.queue_model import COLUMN_MINIMUMS, COLUMN_WIDTHS, HEADED_COLUMNS, STATE_ROOM, fitted_widths
     from app.ui.queue_view import QueueView
 
     assert fitted_widths(5000) == list(COLUMN_WIDTHS)
@@ -704,6 +704,13 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     # 1366 x 768 at 125 %: a 700-px table; the waiting and state columns lay behind a sideways scroll
     assert sum(fitted_widths(700)) + STATE_ROOM * 700 / enough <= 700 and fitted_widths(700)[0] < COLUMN_MINIMUMS[0]
     assert fitted_widths(100) == [int(m * 0.5) for m in COLUMN_MINIMUMS]  # never below half of its minimum
+    # a heading's own width is kept ("lew-type scor" at 1366 x 768 and 125 %); the other columns give way for it
+    floors = [0, 0, 120, 0, 140, 0, 95]
+    for room in (5000, 1000, 880, 700):
+        widths = fitted_widths(room, floors)
+        assert all(w >= f for w, f in zip(widths, floors, strict=True)), (room, widths)
+    squeezed = fitted_widths(700, floors)
+    assert squeezed[0] < fitted_widths(700)[0] and sum(squeezed) <= 700
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
     view = QueueView(QueueService(judged_store, "amy"), lang="en")
     qtbot.addWidget(view)
@@ -715,6 +722,10 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     assert shown < sum(COLUMN_WIDTHS)  # narrowed
     assert shown + 80 <= table.viewport().width()  # and the state column is on screen with them, no scrolling
     assert all(header.sectionSize(c) >= m for c, m in enumerate(COLUMN_MINIMUMS))
+    text = header.fontMetrics()
+    for col in HEADED_COLUMNS:  # the numbers' headings whole
+        heading = view.model.headerData(col, Qt.Orientation.Horizontal)
+        assert header.sectionSize(col) > text.horizontalAdvance(heading) + 16, heading
     header.resizeSection(0, 300)  # the analyst widens the file column
     view.resize(1300, 800)
     QApplication.processEvents()

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QStyle, QTableView
 
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
@@ -22,7 +22,7 @@ from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
-from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, fitted_widths
+from app.ui.queue_model import COLUMN_WIDTHS, HEADED_COLUMNS, GroupRow, fitted_widths
 from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
@@ -59,10 +59,17 @@ class QueueTable(QTableView):
             return
         self._fitting = True
         try:
-            for col, width in enumerate(fitted_widths(self.viewport().width())):
+            for col, width in enumerate(fitted_widths(self.viewport().width(), self.heading_floors())):
                 self.setColumnWidth(col, width)
         finally:
             self._fitting = False
+
+    def heading_floors(self) -> list[int]:
+        """Per column, the width :data:`HEADED_COLUMNS`' headings need whole (text, margins, sort arrow), else 0."""
+        header, metric = self.horizontalHeader(), self.horizontalHeader().style().pixelMetric
+        pad = 2 * metric(QStyle.PixelMetric.PM_HeaderMargin) + metric(QStyle.PixelMetric.PM_HeaderMarkSize) + 8
+        return [header.fontMetrics().horizontalAdvance(str(self.model().headerData(c, Qt.Orientation.Horizontal)))
+                + pad if c in HEADED_COLUMNS and self.model() else 0 for c in range(len(COLUMN_WIDTHS))]
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

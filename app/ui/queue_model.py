@@ -48,20 +48,34 @@ SQUEEZE_FLOOR = 0.5
 down to this share of its minimum; its text is cut with "…"."""
 
 
-def fitted_widths(room: int) -> list[int]:
+HEADED_COLUMNS = (2, 4, 6)
+"""The columns of short numbers (confidence, new-type score, waiting), whose headings :func:`fitted_widths` keeps
+whole (``floors``)."""
+
+
+def fitted_widths(room: int, floors: Sequence[int] = ()) -> list[int]:
     """The columns' widths in a table ``room`` pixels wide: :data:`COLUMN_WIDTHS`, or where they would not fit
     beside the state column, the wide ones narrowed in proportion to what each can give down to its minimum (a
     1440-px screen showed the queue's last columns only by scrolling sideways), and past that all of them, state
     column included, down to :data:`SQUEEZE_FLOOR` of their minimums (the waiting and state columns lay behind a
-    sideways scroll at 125 %)."""
-    excess = sum(COLUMN_WIDTHS) + STATE_ROOM - room
-    give = [w - m for w, m in zip(COLUMN_WIDTHS, COLUMN_MINIMUMS, strict=True)]
+    sideways scroll at 125 %).
+
+    ``floors``: per column, the width its heading needs (0: none); a column given one is never narrower (at 1366
+    x 768 and 125 % the headings read "lew-type scor" and "Confidenc", their numbers having room to spare), and
+    past the minimums the other columns give way for it."""
+    floors = list(floors) + [0] * (len(COLUMN_WIDTHS) - len(floors))
+    widths = [max(w, f) for w, f in zip(COLUMN_WIDTHS, floors, strict=True)]
+    minimums = [max(m, f) for m, f in zip(COLUMN_MINIMUMS, floors, strict=True)]
+    excess = sum(widths) + STATE_ROOM - room
+    give = [w - m for w, m in zip(widths, minimums, strict=True)]
     if excess <= 0:
-        return list(COLUMN_WIDTHS)
+        return widths
     if excess <= sum(give):
-        return [w - round(excess * g / sum(give)) for w, g in zip(COLUMN_WIDTHS, give, strict=True)]
-    scale = max(SQUEEZE_FLOOR, room / (sum(COLUMN_MINIMUMS) + STATE_ROOM))
-    return [int(m * scale) for m in COLUMN_MINIMUMS]
+        return [w - round(excess * g / sum(give)) for w, g in zip(widths, give, strict=True)]
+    firm = sum(m for m, f in zip(minimums, floors, strict=True) if f)
+    rest = sum(m for m, f in zip(minimums, floors, strict=True) if not f) + STATE_ROOM
+    scale = max(SQUEEZE_FLOOR, (room - firm) / rest)
+    return [m if f else int(m * scale) for m, f in zip(minimums, floors, strict=True)]
 
 
 @dataclass(frozen=True)
