@@ -105,8 +105,14 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"Exported {result.count:,} label(s) to {result.path}")
     if result.removed:  # (they stayed: an image relabelled since had a copy under each type)
         print(f"Removed {len(result.removed):,} cop{'y' if len(result.removed) == 1 else 'ies'} an earlier export "
-              f"made in {result.path} that this one does not list (relabelled since, or outside this export's scope): "
-              "the folder holds what its manifest.csv lists")
+              f"made in {result.path} under a type the " + ("image no longer has" if len(result.removed) == 1 else
+                                                            "images no longer have") + " (relabelled since)")
+    if result.kept:  # (removing them lost the only copies of images whose files were gone: review)
+        print(f"Note: {len(result.kept):,} cop{'y' if len(result.kept) == 1 else 'ies'} an earlier export made in "
+              f"{result.path} {'is' if len(result.kept) == 1 else 'are'} not in this export's manifest.csv (outside "
+              f"its scope, or the file gone since) and stay{'s' if len(result.kept) == 1 else ''}, e.g. "
+              f"{result.kept[0]}; a training by the type folders would learn them too: export into a new folder "
+              "for one that holds only this export", file=sys.stderr)
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]

@@ -259,12 +259,15 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     """Exported, a relabelled (scratch to crack), exported again with --overwrite: the old copy stayed under
     scratch/ beside the new one under crack/, and a training on the folder by its class folders learned it as both
     (team lead's walk-through). Now the earlier export's copies this one does not list go, with their spectra and
-    an emptied type folder; a file the export did not make stays."""
+    an emptied type folder; a file the export did not make stays, and so do the copies outside the new scope."""
     out = tmp_path / "tree"
     export_labels(store.engine, out, "imagefolder")
     sha_a = file_sha256(store.paths["a"])
     old = out / "scratch" / f"{sha_a[:8]}_a.png"
     (old.parent / f"{old.stem}.spot1.jdx").write_text("##TITLE=a\n")  # a spectrum copied beside it
+    (old.parent / f"{old.stem}_spot2.jdx").write_text("##TITLE=a\n")  # ("_spot2": left behind before, review)
+    labelme = old.parent / f"{old.stem}.json"  # an annotation beside the copy: not a spectrum, not ours
+    labelme.write_text("{}")
     mine = out / "scratch" / "my_reference.png"  # the lead's own file: never the export's to remove
     shutil.copyfile(store.paths["a"], mine)
     with session_scope(store.engine) as s:
@@ -275,16 +278,27 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     assert run_export(args.parse_args(["--db", store.url, "--out", str(out), "--format", "imagefolder",
                                        "--overwrite"])) == 0
     said = capsys.readouterr().out
-    assert f"Removed 1 copy an earlier export made in {out} that this one does not list" in said, said
+    assert f"Removed 1 copy an earlier export made in {out} under a type the image no longer has" in said, said
     assert not old.exists() and not (old.parent / f"{old.stem}.spot1.jdx").exists() and mine.is_file()
+    assert not (old.parent / f"{old.stem}_spot2.jdx").exists() and labelme.is_file()
     assert (out / "crack" / f"{sha_a[:8]}_a.png").is_file()
     as_folder = read_image_folder(out, taxonomy)  # by its class folders: a once, as crack (and the lead's file)
     assert sorted(s.label for s in as_folder.samples if s.path.name.endswith("_a.png")) == ["crack"]
-    only_b = export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))  # another scope
-    assert only_b.removed and not (out / "unknown_unlabelled").exists()  # emptied: its folder went too
+    labelme.unlink()
+    before = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
+    # a narrower scope keeps the copies outside it and says so (they went: with their files gone, the only copies
+    # left; a --since that matched nothing emptied the folder: review)
+    assert run_export(args.parse_args(["--db", store.url, "--out", str(out), "--format", "imagefolder",
+                                       "--overwrite", "--status", "corrected"])) == 0
+    err = capsys.readouterr().err
+    assert "copies an earlier export made in" in err and "are not in this export's manifest.csv" in err, err
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.png")} == before
     listed = {r["path"] for r in _csv_rows(out / "manifest.csv")}
-    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*.png")} - {"scratch/my_reference.png"}
-    assert on_disk == listed  # the folder holds what its manifest lists
+    nothing = export_labels(store.engine, out, "imagefolder", since=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+    assert nothing.count == 0 and nothing.removed == ()
+    assert {Path(p).relative_to(out).as_posix() for p in nothing.kept} == listed
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.png")} == before
+    export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))
     # a judged image whose file is gone since (a share away, a folder moved): its earlier copy was removed as stale,
     # the only copy left (review); now it stays and is exported from it
     sha_f = file_sha256(store.paths["f"])
@@ -799,3 +813,31 @@ def test_only_an_exports_own_copies_inside_its_folder_count_as_earlier_copies(tm
     (tmp_path / "manifest.csv").write_text("path,label,sha256\n" + "".join(f"{r},scratch,{sha}\n" for r in rows),
                                            encoding="utf-8")
     assert _earlier_copies(tmp_path) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha}
+
+
+def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path) -> None:
+    """A type id stored by an older version ("../outside") and its file gone since: the earlier copy was moved to
+    it, outside the folder, before the check that refuses such a path (review)."""
+    from app.store.export_files import _copied
+    from models.hashing import file_sha256
+
+    folder = tmp_path / "tree"
+    earlier = write_image(tmp_path / "src" / "P001.png")
+    sha = file_sha256(earlier)
+    copy = folder / "scratch" / f"{sha[:8]}_P001.png"
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(earlier, copy)
+    earlier.unlink()  # the source is gone: the earlier copy would serve
+    row = export_row(path=str(earlier), sha256=sha, leaf="../outside")
+    skipped: list[tuple[str, str]] = []
+    assert list(_copied(iter([row]), folder, skipped, {sha: copy})) == []
+    assert skipped == [(str(earlier), "the type id '../outside' would write outside the export folder")]
+    assert not (tmp_path / "outside").exists() and copy.is_file()
+
+
+def export_row(**fields):
+    from app.store.records import ExportRow
+
+    return ExportRow(**{"label": fields.get("leaf") or "", "leaf_path": "", "status": "corrected", "analyst": "amy",
+                        "judged_at": dt.datetime(2026, 12, 7, tzinfo=dt.UTC), "model_version": None,
+                        "predicted_leaf": None, **fields})

@@ -225,5 +225,8 @@ def test_the_line_after_an_export_does_not_call_undecided_rows_labels(qtbot) -> 
     assert export_done_text(ExportResult(3, out, missing=("a.png",))) == \
         f"Exported 3 labels to {out}; 1 exported rows name files that are not there now or hold another picture now"
     assert export_done_text(ExportResult(3, out, removed=("scratch/1234abcd_a.png", "x/y.png"))) == \
-        f"Exported 3 labels to {out}; 2 copies an earlier export made there removed (relabelled since, or outside " \
-        "this export)"
+        f"Exported 3 labels to {out}; 2 copies an earlier export made there under an old type removed (relabelled " \
+        "since)"
+    assert export_done_text(ExportResult(3, out, kept=("dent/1234abcd_f.png",))).endswith(
+        "; 1 copy an earlier export made there is not in this export and stays (outside its scope, or its file "
+        "gone): export into a new folder for one that holds only this export")

@@ -92,8 +92,10 @@ class ExportResult:
             judged), or holds another picture now (written over): the label is kept, but training on the export
             skips them (a file written over, by its sha256).
         undecided: of ``count``, the rows of images no person decided (auto, waiting, unreadable).
-        removed: ``imagefolder``: the copies an earlier export into the folder made that this one does not list (an
-            image relabelled since had a copy under each type), removed.
+        removed: ``imagefolder``: the copies an earlier export into the folder made of images this one copied under
+            another type (relabelled since: it had a copy under each, and trained as both), removed.
+        kept: ``imagefolder``: the copies an earlier export into the folder made that this one does not list (outside
+            its scope, or their file gone since: perhaps the only copy left), left in place.
     """
 
     count: int
@@ -102,6 +104,7 @@ class ExportResult:
     missing: tuple[str, ...] = ()
     undecided: int = 0
     removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------ taxonomy
@@ -435,13 +438,14 @@ def _export(
     if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
         rows = _undecided_counted(_noting_missing(session, rows, missing), undecided)
     removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
     if fmt == "imagefolder":
         make_folder(out)
-        count, removed = write_imagefolder(rows, out, skipped, spectra)
+        count, removed, kept = write_imagefolder(rows, out, skipped, spectra)
     else:
         count = write_csv(rows, out, spectra) if fmt == "csv" else write_json(rows, out)
     return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0],
-                        removed=removed)
+                        removed=removed, kept=kept)
 
 
 def _refuse_batch_folder(session: Session, out: Path) -> None:

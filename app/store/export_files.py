@@ -20,7 +20,7 @@ from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
-from models.imageio import IMAGE_SUFFIXES
+from models.spectra.reading import SPECTRUM_SUFFIXES
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
@@ -66,6 +66,9 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
     for row in rows:
         source = Path(row.path)
         target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
+        if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
+            skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
+            continue  # (checked first: an earlier copy moved to it was written outside: review)
         if row.path and not source.is_file() and row.sha256 in (earlier or {}):
             # its file gone since: the earlier copy serves, moved to its type's folder (relabelled since, it stayed
             # under the old type for good: review), checked by its bytes
@@ -78,9 +81,6 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
                 continue
         if not row.path or not source.is_file():
             skipped.append((row.path, "missing file: cannot copy"))
-            continue
-        if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
-            skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
             continue
         make_folder(target.parent)  # (a folder that cannot be made stops the export: every file would fail)
         try:
@@ -149,23 +149,18 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
 
 
 def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-                       spectra: bool = False) -> tuple[int, tuple[str, ...]]:
+                       spectra: bool = False) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``, and remove
-    the copies an earlier export there made that this one does not list (:func:`_earlier_copies`).
+    the copies an earlier export there made of the images this one copied under another type (relabelled since:
+    :func:`_earlier_copies`).
 
     Returns:
-        ``(rows exported, paths of the earlier copies removed)``.
+        ``(rows exported, paths of the earlier copies removed, paths of the earlier copies this export does not
+        list and left in place)``: outside its scope, or their file gone since.
     """
     notes: list[tuple[str, str]] = []
     earlier = _earlier_copies(folder)
     written: dict[Path, str] = {}
-    selected: set[str] = set()
-
-    def chosen(rows: Iterator[ExportRow]) -> Iterator[ExportRow]:
-        for row in rows:
-            selected.add(row.sha256)
-            yield row
-
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
             written[Path(row.path)] = row.sha256
@@ -174,16 +169,18 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
             yield row
 
     by_sha = {sha: path for path, sha in earlier.items()}
-    count = write_csv(noted(_copied(chosen(rows), folder, skipped, by_sha)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    count = write_csv(noted(_copied(rows, folder, skipped, by_sha)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    # stale: a picture exported again elsewhere (relabelled), or one outside this export's scope; the copy of one in
-    # scope that could not be copied now (its file gone, a share away) stays (it was the only copy left: review)
+    # stale: a picture this export copied again elsewhere (relabelled since). A copy of one outside this export's
+    # scope stays, and so does one in scope that could not be copied now: its file gone (a share away), it may be
+    # the only copy left (a narrower --since removed them all, its originals gone: review)
     copied = set(written.values())
-    stale = [path for path, sha in earlier.items() if path not in written and (sha in copied or sha not in selected)]
-    return count, tuple(_remove_stale(sorted(stale), skipped))
+    stale = [path for path, sha in earlier.items() if path not in written and sha in copied]
+    kept = tuple(str(path) for path, sha in sorted(earlier.items()) if path not in written and sha not in copied)
+    return count, tuple(_remove_stale(sorted(stale), skipped)), kept
 
 
 def _earlier_copies(folder: Path) -> dict[Path, str]:
@@ -212,8 +209,10 @@ def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]]) -> Iterator
     folder stops torchvision's ImageFolder); one that cannot be removed is listed in ``skipped``."""
     for path in paths:
         try:
-            for spectrum in path.parent.glob(glob.escape(path.stem) + ".*"):  # its spectra, copied beside it
-                if spectrum != path and spectrum.suffix.lower() not in IMAGE_SUFFIXES:
+            for spectrum in path.parent.glob(glob.escape(path.stem) + "*"):  # its spectra, copied beside it
+                # (P001_spot2.jdx was copied as <sha8>_P001_spot2.jdx: a "stem.*" look-up left it, and its emptied
+                # type folder, behind: review); a spectrum's suffix only, never another file sharing the name
+                if spectrum != path and spectrum.suffix.lower() in SPECTRUM_SUFFIXES and spectrum.is_file():
                     spectrum.unlink(missing_ok=True)
             path.unlink(missing_ok=True)
         except OSError as exc:

@@ -206,7 +206,8 @@ class ExportDialog(QDialog):
         if req.fmt == "imagefolder":
             text = QCoreApplication.translate(
                 "Export", "{folder} already holds a manifest.csv (an earlier export, or a data set's own). It and "
-                "notes.csv will be replaced, and the copies added to the images there. Export into it?")
+                "notes.csv will be replaced, and the copies added to the images there; an image relabelled since its "
+                "earlier export is moved to its new type's folder. Export into it?")
         else:
             text = QCoreApplication.translate("Export", "{folder} already exists. Replace it?")
         if clash is not None and QMessageBox.question(

@@ -420,6 +420,14 @@ def export_done_text(res) -> str:
             k=len(res.missing))
     if res.removed:
         text += QCoreApplication.translate(
-            "Main", "; {k} copies an earlier export made there removed (relabelled since, or outside this "
-                    "export)").format(k=len(res.removed))
+            "Main", "; {k} copies an earlier export made there under an old type removed (relabelled since)").format(
+            k=len(res.removed))
+    if res.kept:
+        text += (QCoreApplication.translate(
+            "Main", "; 1 copy an earlier export made there is not in this export and stays (outside its scope, or its "
+                    "file gone): export into a new folder for one that holds only this export") if len(res.kept) == 1
+            else QCoreApplication.translate(
+            "Main", "; {k} copies an earlier export made there are not in this export and stay (outside its scope, "
+                    "or their files gone): export into a new folder for one that holds only this export").format(
+            k=len(res.kept)))
     return text
