@@ -248,7 +248,9 @@ def monitor_main(argv: list[str]) -> int:
         monitor = PurityMonitor(engine, MonitorSettings(confidence=args.confidence))
         if args.resume is not None:
             pause = monitor.resume(args.resume)
-            print(f"resumed auto-judging of {pause.scope} {pause.target}")
+            print(f"resumed auto-judging of {pause.scope} {pause.target}" + (
+                "" if pause.id == args.resume else f" (pause {args.resume}, carried over a recalibration as pause "
+                                                   f"{pause.id})"))
         if args.pause is not None:
             from app.settings import who_am_i  # (Qt's settings: loaded only for --by's default)
             pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,

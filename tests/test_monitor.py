@@ -927,3 +927,32 @@ def test_a_recalibration_within_the_second_is_later_than_the_one_it_replaces() -
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for previous in (None, "", "not a time", "2000-01-01T00:00:00+00:00"):
         assert before <= _key_time(created_after(previous)) <= before + dt.timedelta(seconds=2)
+
+
+def test_a_carried_pause_owns_the_images_it_paused_and_any_of_its_ids_resumes_it(engine, tmp_path) -> None:
+    """Review: the window's check that ended the old pause recoded every paused image of the leaf held_back, the
+    carried copy's own too, and they stayed with a person after the lead resumed the copy; and the id on the lead's
+    ticket (the old pause, ended as recalibrated) was refused as "ended already"."""
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=3))
+    first, _ = monitor.pause_leaf(VERSION, cal, "scratch", by="lead", why="complaint")
+    recal = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).replace(microsecond=0).isoformat())
+    (copy,) = monitor.carry_over(VERSION, recal)  # fma-judge recalibrate
+    new = store.predicted(record(), recal)  # a window on the new calibration predicts
+    assert store.route(new) == ("rejudge", ("purity_paused",))
+    monitor.check(VERSION, recal)  # that window's check ends the old pause
+    assert store.route(new) == ("rejudge", ("purity_paused",))  # (held_back before: the copy's no more)
+    lifted = monitor.resume(first.id)  # the ticket's id: the copy in force is lifted
+    assert lifted.id == copy.id and lifted.end_reason == "resumed"
+    assert store.route(new) == ("auto", ()) and monitor.check(VERSION, recal).pauses == ()
+    with pytest.raises(ValueError, match="ended already"):
+        monitor.resume(first.id)  # nothing of it left in force
+    # the copy resumed while the old one is still in force (no window checked yet): both are lifted
+    again, _ = monitor.pause_leaf(VERSION, cal, "crack", by="lead", why="recipe")
+    later = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).replace(microsecond=0).isoformat())
+    (copy2,) = monitor.carry_over(VERSION, later)
+    old_window = store.predicted(record("crack"), cal)
+    assert store.route(old_window) == ("rejudge", ("purity_paused",))
+    monitor.resume(copy2.id)
+    assert store.route(old_window) == ("auto", ()) and monitor.check(VERSION, cal, act=False).pauses == ()
+    assert again.id != copy2.id

@@ -308,10 +308,12 @@ class PurityMonitor:
         # the older calibration ended them as "recalibrated", and the windows on the newer one auto-judged the leaf
         # they had paused (two calibrations at once: a lead recalibrated while windows ran; walk-through)
         for stale in [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]:
-            if act:
-                record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False)
+            if act:  # a lead's goes on (`fma-judge recalibrate` may have carried it already), owning its images:
+                # recoded held_back, the images the carried copy had paused stayed with a person after its resume
+                carried = _carry(s, version, stale, key, history) or next(
+                    (p for p in history if p.ended_at is None and p.detail.get("carried_from") == stale.id), None)
+                record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False, retag=carried is None)
                 ended.append(record)
-                _carry(s, version, stale, key, history)  # a lead's goes on (`fma-judge recalibrate` may have)
         active = [p for p in history if in_force_for(p, key)]
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
@@ -473,17 +475,28 @@ class PurityMonitor:
             return [c for p in older if (c := _carry(s, model_version, p, key, history)) is not None]
 
     def resume(self, pause_id: int) -> PauseRecord:
-        """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery. The copies
-        a recalibration carried it over to (``carried_from``) are lifted with it: resumed on the old calibration, the
-        lead's pause came back, unsaid, with the new one (review)."""
+        """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery. A lead's
+        pause carried over recalibrations (``carried_from``) is one pause: every copy of it in force is lifted,
+        whichever id is given (resumed on the old calibration, it came back, unsaid, with the new one; the id on
+        the ticket, ended as recalibrated, was refused as "ended already"; review). Returns the pause lifted, the
+        newest copy where the one named had ended."""
         with session_scope(self.engine) as s:
-            record = repo.end_pause(s, pause_id, "resumed", restore=True)[0]
-            lifted = {pause_id}
-            for p in repo.pauses(s, record.model_version):  # in force, oldest first: a chain of carries in order
-                if p.detail.get("carried_from") in lifted:
-                    repo.end_pause(s, p.id, "resumed", restore=True)
-                    lifted.add(p.id)
-            return record
+            named = repo.pause(s, pause_id)
+            if named is None:
+                raise ValueError(f"no pause with id {pause_id}")
+            history = repo.pauses(s, named.model_version, active=False)
+            family = {pause_id}
+            for _ in history:  # (links both ways, in any order: as many passes as pauses at most)
+                grown = family | {p.id for p in history if p.detail.get("carried_from") in family} | {
+                    p.detail["carried_from"] for p in history if p.id in family and p.detail.get("carried_from")}
+                if grown == family:
+                    break
+                family = grown
+            lifted = [repo.end_pause(s, p.id, "resumed", restore=True)[0] for p in history
+                      if p.id in family and p.ended_at is None]
+            if not lifted:  # ended, and no copy in force: said as before
+                repo.end_pause(s, pause_id, "resumed", restore=True)
+            return next((p for p in lifted if p.id == pause_id), lifted[-1])
 
 
 _CMD_SPECIAL = frozenset(' \t"&()[]{}^=;!\'+,`~%<>|')

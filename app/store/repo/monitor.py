@@ -182,11 +182,21 @@ def _recode(session: Session, found: list[tuple[int, Any]], code: str, to: str) 
         session.execute(insert(PredictionReason), added)  # (none when each carried it already)
 
 
-def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool) -> tuple[PauseRecord, int]:
+def pause(session: Session, pause_id: int) -> PauseRecord | None:
+    """One pause, in force or ended; None when there is no such pause."""
+    row = session.get(RoutingPause, pause_id)
+    version = None if row is None else session.get(ModelVersion, row.model_version_id)
+    return None if row is None or version is None else _pause_record(row, version.version)
+
+
+def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool,
+              retag: bool = True) -> tuple[PauseRecord, int]:
     """End a pause in force. ``restore``: its predictions lose its reason code, and those left with none go back to
     auto (the leaf's purity recovered, or a lead resumed it); otherwise they stay with a person under the reason
     ``held_back`` (a recalibration does not vouch for answers routed by the old one), so a later pause of the same
     leaf or batch finds only its own images under its code. Returns the pause and how many went back to auto.
+    ``retag`` False: its predictions keep its code, for the pause that carries it on (a lead's, carried over a
+    recalibration) to own.
 
     Raises:
         ValueError: no such pause, or it has ended already.
@@ -200,7 +210,7 @@ def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool
         raise ValueError(f"pause {pause_id} ({row.scope} {row.target}) ended already ({row.end_reason}, "
                          f"{row.ended_at:%Y-%m-%d %H:%M} UTC)")
     row.ended_at, row.end_reason = utcnow(), end_reason
-    back = _retag(session, version.id, row, None if restore else "held_back")
+    back = _retag(session, version.id, row, None if restore else "held_back") if retag else 0
     session.flush()
     return _pause_record(row, version.version), back
 
