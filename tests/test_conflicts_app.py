@@ -328,8 +328,10 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
 
 def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, taxonomy, tmp_path, monkeypatch):
     """A stray Enter on an image the analyst had marked unknown replaced it with the model's call without a word
-    (after a filter's Show all put the cursor there; factory-scale walk-through): it is judged again, as one's own
-    are, and the status bar says what went and that Ctrl+Z brings it back."""
+    (after a filter's Show all put the cursor there; factory-scale walk-through), and stepping Down, Enter through
+    auto-judged images put a 6 % call back over two corrections, the line saying so gone at the next key (zh_TW
+    walk-through): Enter keeps the analyst's own decision and says which keys change it; a digit judges it again,
+    saying what it replaced and that Ctrl+Z brings it back."""
     bundle, folder = _rejudging_batch(tmp_path, taxonomy, 3)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     try:
@@ -341,15 +343,23 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
         wait_on_screen(qtbot, win)
         qtbot.keyClick(win, Qt.Key.Key_Return)
         with session_scope(engine, action="read") as s:
-            assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted"]
+            assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown"]
+        assert win.statusBar().currentMessage() == (
+            "img_0.png stays as you judged it (unknown / new defect type): Enter does not put the model's call over "
+            "your decision; 1/C/U change it.")
+        assert win.presenter.row_of(image_id) == win.current  # (stays on it: the analyst sees why)
+        qtbot.keyClick(win, Qt.Key.Key_1)
+        with session_scope(engine, action="read") as s:
+            history = [j.status for j in repo.judgment_history(s, image_id)]
+            assert len(history) == 2 and history[0] == "unknown" and history[1] != "unknown"
         assert win.statusBar().currentMessage() == \
             "img_0.png: your earlier judgment (unknown / new defect type) is replaced; Ctrl+Z brings it back."
         win.select(win.presenter.row_of(image_id))
         win.statusBar().clearMessage()
         wait_on_screen(qtbot, win)
-        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again (a second press of one key): nothing said of it
+        qtbot.keyClick(win, Qt.Key.Key_1)  # the same again (a second press of one key): nothing said of it
         with session_scope(engine, action="read") as s:
-            assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted", "accepted"]
+            assert len(repo.judgment_history(s, image_id)) == 3
         assert "replaced" not in win.statusBar().currentMessage()
         win.select(win.presenter.row_of(image_id))
         with session_scope(engine) as s:  # a colleague judged it meanwhile: nothing replaced, nothing said of it

@@ -88,7 +88,20 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing accepted: {why}").format(
                     why=waiting_text(waiting)), 6000)
             return
-        if self._over_colleague(item, item.prediction.predicted_set if item.prediction else ()):
+        called = item.prediction.predicted_set if item.prediction else ()
+        mine = item.judgment
+        if mine is not None and mine.is_decision and mine.decider == self.service.analyst and \
+                not same_decision(mine.labels, mine.status == "unknown", called):
+            # Enter accepts the model's call on an image no one decided; on one the analyst decided otherwise it keeps
+            # their decision (stepping Down, Enter through the auto-judged images put a 6 % call back over two
+            # corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "{file} stays as you judged it ({what}): Enter does not put the model's call over your "
+                        "decision; {keys} change it.").format(
+                file=Path(item.image.path).name, what=their_judgment(mine, self.presenter.name)["what"],
+                keys=keymap.shown_keys(self.keymap, "top1", "picker", "unknown")), 8000)
+            return
+        if self._over_colleague(item, called):
             self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:
