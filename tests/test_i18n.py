@@ -154,6 +154,11 @@ def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp
         [chinese[why] for why in sizes]
     assert all(file_reason_text(why) == why for why in reasons)  # English without the translator
     assert file_reason_text("some new reason") == "some new reason"
+    # the decoder's own words for a file cut short, in Chinese too ("影像損毀或不完整 (image file is truncated)")
+    cut = "corrupt or truncated image (image file is truncated (3 bytes not processed))"
+    assert file_reason_text(cut) == cut
+    said = _in_chinese(file_reason_text, {cut})[cut]
+    assert "image file is truncated" not in said and "(3 bytes not processed)" in said, said
 
 
 def test_a_file_gone_or_locked_after_the_listing_gets_the_products_words(qapp, tmp_path, engine, monkeypatch):

@@ -510,27 +510,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="404"/>
+        <location filename="../ui/style.py" line="417"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="408"/>
+        <location filename="../ui/style.py" line="421"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="411"/>
+        <location filename="../ui/style.py" line="424"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="413"/>
+        <location filename="../ui/style.py" line="426"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="415"/>
+        <location filename="../ui/style.py" line="428"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -669,6 +669,21 @@
         <location filename="../ui/style.py" line="211"/>
         <source>corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels its header claims</source>
         <translation>影像損毀或不完整：{nbytes} 位元組的 JPEG 容納不了其標頭所稱的 {width} × {height} 像素</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="228"/>
+        <source>image file is truncated</source>
+        <translation>影像檔在圖像結束前就截斷了</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="230"/>
+        <source>broken data stream when reading image file</source>
+        <translation>讀取影像時資料串流損壞</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="231"/>
+        <source>Truncated File Read</source>
+        <translation>影像檔在圖像結束前就截斷了</translation>
     </message>
 </context>
 <context>
@@ -862,13 +877,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="387"/>
+        <location filename="../ui/style.py" line="400"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="362"/>
-        <location filename="../ui/style.py" line="391"/>
+        <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
     </message>
@@ -2362,32 +2377,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>正在讀取 {file}…</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="312"/>
+        <location filename="../ui/style.py" line="325"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="315"/>
+        <location filename="../ui/style.py" line="328"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="318"/>
+        <location filename="../ui/style.py" line="331"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="422"/>
+        <location filename="../ui/style.py" line="435"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="424"/>
+        <location filename="../ui/style.py" line="437"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="426"/>
+        <location filename="../ui/style.py" line="439"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2615,32 +2630,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="246"/>
+        <location filename="../ui/style.py" line="259"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="248"/>
+        <location filename="../ui/style.py" line="261"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="252"/>
+        <location filename="../ui/style.py" line="265"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="254"/>
+        <location filename="../ui/style.py" line="267"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="256"/>
+        <location filename="../ui/style.py" line="269"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="258"/>
+        <location filename="../ui/style.py" line="271"/>
         <source>Not predicted yet: the model did not reach its file (a network share away?). It is predicted once the file is read again.</source>
         <translation>尚未預測：模型無法存取其檔案（網路共用資料夾未連線？）。檔案再次讀取後即會預測。</translation>
     </message>
@@ -3372,22 +3387,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="240"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類別的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="230"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>this type is always re-judged: calibration could not show purity {limit} for it (too few of its images, or too many wrong)</source>
         <translation>此類別一律複判：校準無法證明其純度達 {limit}（其影像太少，或判錯太多）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="248"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類別分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="238"/>
+        <location filename="../ui/style.py" line="251"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3612,177 +3627,177 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="292"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="292"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="293"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="293"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="294"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="294"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="295"/>
+        <location filename="../ui/style.py" line="308"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="299"/>
+        <location filename="../ui/style.py" line="312"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="296"/>
+        <location filename="../ui/style.py" line="309"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="297"/>
+        <location filename="../ui/style.py" line="310"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="351"/>
+        <location filename="../ui/style.py" line="364"/>
         <source>the server refused this login the rights it needs on the database (its tables, or the database itself); ask its administrator to grant them</source>
         <translation>伺服器未給此登入帳號使用資料庫（其資料表或資料庫本身）所需的權限；請資料庫管理員授予</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="356"/>
+        <location filename="../ui/style.py" line="369"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="354"/>
+        <location filename="../ui/style.py" line="367"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="339"/>
+        <location filename="../ui/style.py" line="352"/>
         <source>the server needs a password and none was given; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器需要密碼，但未提供；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="342"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%\postgresql\pgpass.conf)</source>
         <translation>伺服器拒絕了密碼；請以 PGPASSWORD 或密碼檔（~/.pgpass，Windows 為 %APPDATA%\postgresql\pgpass.conf）提供密碼</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="346"/>
+        <location filename="../ui/style.py" line="359"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="347"/>
+        <location filename="../ui/style.py" line="360"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="348"/>
+        <location filename="../ui/style.py" line="361"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="359"/>
+        <location filename="../ui/style.py" line="372"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="361"/>
+        <location filename="../ui/style.py" line="374"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="363"/>
+        <location filename="../ui/style.py" line="376"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="365"/>
+        <location filename="../ui/style.py" line="378"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="365"/>
+        <location filename="../ui/style.py" line="378"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="366"/>
+        <location filename="../ui/style.py" line="379"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="366"/>
+        <location filename="../ui/style.py" line="379"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="367"/>
+        <location filename="../ui/style.py" line="380"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="368"/>
+        <location filename="../ui/style.py" line="381"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="369"/>
+        <location filename="../ui/style.py" line="382"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="374"/>
+        <location filename="../ui/style.py" line="387"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="377"/>
+        <location filename="../ui/style.py" line="390"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="331"/>
+        <location filename="../ui/style.py" line="344"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="333"/>
+        <location filename="../ui/style.py" line="346"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="372"/>
+        <location filename="../ui/style.py" line="385"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="335"/>
+        <location filename="../ui/style.py" line="348"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="337"/>
+        <location filename="../ui/style.py" line="350"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

@@ -214,8 +214,21 @@ def file_reason_text(reason: str) -> str:
     phrases = _file_phrases()
     for start in sorted(phrases, key=len, reverse=True):  # "file not found (or ...)" before "file not found"
         if reason.startswith(start):
-            return phrases[start] + reason[len(start):]
+            rest = reason[len(start):]
+            for words, said in _decoder_phrases().items():  # the decoder's commonest words, in the UI language too
+                rest = rest.replace(f"({words}", f"({said}")  # ("影像損毀或不完整 (image file is truncated)": walk-through)
+            return phrases[start] + rest
     return reason
+
+
+def _decoder_phrases() -> dict[str, str]:
+    """Pillow's words for the commonest damaged files, as :func:`file_reason_text` says them: themselves in English
+    (what follows them, a count of bytes, stays as it is)."""
+    t = QCoreApplication
+    return {"image file is truncated": t.translate("FileReason", "image file is truncated"),
+            "broken data stream when reading image file":
+                t.translate("FileReason", "broken data stream when reading image file"),
+            "Truncated File Read": t.translate("FileReason", "Truncated File Read")}
 
 
 def reason_text(detail) -> str:
