@@ -213,6 +213,16 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
         assert panel.hits.text() == "No reference spectrum is like this one (of 7: every HQI under 0.05)."
         qtbot.keyClick(win, Qt.Key.Key_I)
         assert win.statusBar().currentMessage() == panel.hits.text() and panel.plot.reference is None
+        # a short window (1366 x 768 at 125 %): the chart folds into the title line, which names the strongest peaks
+        # and never widens the column (the chart left the Top-5 one row in sight: zh_TW walk-through)
+        title = panel.title.text()
+        panel.set_tight(True)
+        strongest = sorted(panel.lookup.peaks[panel.spectrum], key=lambda p: -p[1])[0][0]
+        assert panel.plot.isHidden() and panel.title.text().startswith(f"Chart folded · peaks {strongest:.0f}")
+        assert panel.title.text().endswith(title) and panel.tight_spare() >= panel.plot.minimumHeight()
+        assert panel.minimumSizeHint().width() < panel.title.sizeHint().width()
+        panel.set_tight(False)
+        assert not panel.plot.isHidden() and panel.title.text() == title and panel.tight_spare() == 0
         win.move(1)  # B has no spectrum: the panel goes
         qtbot.waitUntil(lambda: not panel.isVisible(), timeout=10_000)
         for mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):

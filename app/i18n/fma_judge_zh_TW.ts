@@ -3528,60 +3528,70 @@ Similarity {sim:.3f}</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="245"/>
+        <location filename="../ui/spectrum_panel.py" line="248"/>
         <source>No reference spectrum to lay over it yet: import a library (fma-judge spectra import FOLDER) or judge images that have spectra.</source>
         <translation>尚無可疊加的參考光譜：請匯入光譜庫（fma-judge spectra import FOLDER）或判定附有光譜的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="258"/>
+        <location filename="../ui/spectrum_panel.py" line="261"/>
         <source>This image has one FTIR spectrum.</source>
         <translation>此影像只有一條 FTIR 光譜。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="265"/>
+        <location filename="../ui/spectrum_panel.py" line="268"/>
         <source>This image has no FTIR spectrum (a .jdx, .dx or .csv file named after the image, beside it).</source>
         <translation>此影像沒有 FTIR 光譜（光譜應為與影像同名、放在其旁的 .jdx、.dx 或 .csv 檔）。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="279"/>
+        <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="280"/>
+        <location filename="../ui/spectrum_panel.py" line="284"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="313"/>
+        <location filename="../ui/spectrum_panel.py" line="286"/>
+        <source>The window is short: the chart is folded so that the Top-5 stays in sight. A taller window, or dragging the handle above, shows it.</source>
+        <translation>視窗太矮：圖表已收合，好讓前五名留在畫面上。視窗加高，或拖動上方的分隔線，即可看到圖表。</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="327"/>
+        <source>Chart folded · peaks {peaks} cm⁻¹</source>
+        <translation>圖表已收合 · 峰值 {peaks} cm⁻¹</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="338"/>
         <source>No reference spectrum is like this one (of {n}: every HQI under {floor}).</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="170"/>
-        <location filename="../ui/spectrum_panel.py" line="283"/>
+        <location filename="../ui/spectrum_panel.py" line="290"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="317"/>
+        <location filename="../ui/spectrum_panel.py" line="342"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="321"/>
+        <location filename="../ui/spectrum_panel.py" line="346"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="322"/>
+        <location filename="../ui/spectrum_panel.py" line="347"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="325"/>
+        <location filename="../ui/spectrum_panel.py" line="350"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>

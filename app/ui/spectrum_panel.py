@@ -166,8 +166,11 @@ class SpectrumPanel(QWidget):
         self.reference = 0  # which hit is drawn over it (-1: none)
         self._wanted: int | None = None
         self.compact = False  # the setup hint under a spectrum with no reference is hidden: the window is short
+        self.tight = False  # the chart folded into the title line: the window is shorter still
         self.title = QLabel(self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        # a long title is cut at the column's width, never widens it (the folded chart's peaks took the image's room)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.suggestion = QLabel(self)
         self.suggestion.setStyleSheet("color: #f9ab00; font-weight: bold;")
         self.plot = SpectrumPlot(self)
@@ -276,9 +279,13 @@ class SpectrumPanel(QWidget):
         lookup = self.lookup
         spectrum, hits = lookup.spectra[self.spectrum], lookup.hits[self.spectrum]
         many = len(lookup.spectra)
-        self.title.setText(QCoreApplication.translate("Spectrum", "FTIR spectrum · {name}").format(name=spectrum.name)
+        self.title.setText((self._folded_text() + " · " if self.tight else "")
+                           + QCoreApplication.translate("Spectrum", "FTIR spectrum · {name}").format(name=spectrum.name)
                            + (f" ({self.spectrum + 1}/{many}) · " + QCoreApplication.translate(
                                "Spectrum", "Shift+I: next spectrum") if many > 1 else ""))
+        self.title.setToolTip(QCoreApplication.translate(
+            "Spectrum", "The window is short: the chart is folded so that the Top-5 stays in sight. A taller window, "
+                        "or dragging the handle above, shows it.") if self.tight else self.title.text())
         best = lookup.suggestion_for(self.spectrum)
         self.suggestion.setText(QCoreApplication.translate("Spectrum", "Spectrum suggests: {type} (HQI {hqi})").format(
             type=self._name(best.leaf), hqi=f"{best.hqi:.2f}") if best is not None else "")
@@ -301,6 +308,24 @@ class SpectrumPanel(QWidget):
         if on != self.compact:
             self.compact = on
             self.hits.setVisible(not self._hint_hidden())
+
+    def set_tight(self, on: bool) -> None:
+        """Fold (or unfold) the chart into the title line, which then names the strongest peaks
+        (:mod:`app.ui.right_column`): at 1366 x 768 and 125 % the chart left the Top-5 one row in sight, and keys 2-5
+        chose types the analyst could not see (zh_TW walk-through)."""
+        if on != self.tight:
+            self.tight = on
+            self.plot.setVisible(not on)
+            self._render()
+
+    def tight_spare(self) -> int:
+        """What tight saves now: the chart's height (0 when it shows, or there is no spectrum)."""
+        return self.plot.minimumHeight() + self.layout().spacing() if self.tight and self._shown() else 0
+
+    def _folded_text(self) -> str:
+        peaks = sorted(self.lookup.peaks[self.spectrum], key=lambda p: -p[1])[:3] if self.lookup else []
+        return QCoreApplication.translate("Spectrum", "Chart folded · peaks {peaks} cm⁻¹").format(
+            peaks=", ".join(f"{wn:.0f}" for wn, _a in peaks) or "–")
 
     def spare_height(self) -> int:
         """What compact saves now: the hidden hint's height (0 when nothing is hidden)."""
