@@ -726,6 +726,12 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     for col in HEADED_COLUMNS:  # the numbers' headings whole
         heading = view.model.headerData(col, Qt.Orientation.Horizontal)
         assert header.sectionSize(col) > text.horizontalAdvance(heading) + 16, heading
+    for width in (1200, 1093):  # squeezed: no sideways scroll (the stretched state column kept Qt's 100 px: 11 too many)
+        view.resize(width, 800)
+        QApplication.processEvents()
+        assert table.horizontalScrollBar().maximum() == 0, (width, [header.sectionSize(c) for c in range(8)])
+    view.resize(1400, 800)
+    QApplication.processEvents()
     header.resizeSection(0, 300)  # the analyst widens the file column
     view.resize(1300, 800)
     QApplication.processEvents()

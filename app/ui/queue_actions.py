@@ -43,6 +43,7 @@ class QueueTable(QTableView):
         self._fitting = False
         self.setTabKeyNavigation(False)  # Tab and Shift+Tab leave the table for the filters (Shift+Tab moved the
         # selection to the last row instead: night-shift walk-through), as in the dashboard's tables
+        self.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, self, self.fit_columns))
 
     def setModel(self, model) -> None:
         super().setModel(model)
