@@ -786,8 +786,13 @@ def test_the_heatmap_switches_and_opacity_come_back_as_the_analyst_left_them(qtb
     first = _shown_window(qtbot)
     tb = first.toolbar
     assert tb.act_heat.isChecked() and not tb.act_side.isChecked() and tb.opacity.value() == 50  # the defaults
+    tb.act_side.toggle()  # side by side with the heatmap off turns it on (the view stayed as it was, unsaid)
     tb.act_heat.toggle()
+    assert not tb.act_heat.isChecked()
     tb.act_side.toggle()
+    tb.act_side.toggle()
+    assert tb.act_heat.isChecked()
+    tb.act_heat.toggle()
     tb.opacity.setValue(80)
     first.close()
     second = _shown_window(qtbot)

@@ -119,7 +119,8 @@ class SideActions:
         """The heatmap on or off, side by side, and its opacity as the analyst left them (H off was forgotten at
         every start); each change is kept at once."""
         tb, settings = self.toolbar, self.settings
-        for act, key in ((tb.act_heat, "view/heatmap"), (tb.act_side, "view/side_by_side")):
+        # (side by side first: turned on, it turns the heatmap on, which the analyst may have left off)
+        for act, key in ((tb.act_side, "view/side_by_side"), (tb.act_heat, "view/heatmap")):
             stored = settings.value(key)
             if stored is not None:
                 act.setChecked(str(stored).lower() in ("true", "1"))

@@ -46,6 +46,9 @@ class MainToolBar(QToolBar):
         self.act_heat = action(QCoreApplication.translate("Main", "Heatmap"), checkable=True)
         self.act_heat.setChecked(True)
         self.act_side = action(QCoreApplication.translate("Main", "Side by side"), checkable=True)
+        # side by side is the heatmap beside the image: asked for with the heatmap off, it turns it on (the button
+        # went on and the view stayed as it was, without a word: zh_TW walk-through)
+        self.act_side.toggled.connect(lambda on: self.act_heat.setChecked(True) if on else None)
         self.act_help = action("")
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
