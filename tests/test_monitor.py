@@ -4,6 +4,7 @@ recalibration ends the pauses; a batch unlike the calibration data pauses; the p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -956,3 +957,47 @@ def test_a_carried_pause_owns_the_images_it_paused_and_any_of_its_ids_resumes_it
     monitor.resume(copy2.id)
     assert store.route(old_window) == ("auto", ()) and monitor.check(VERSION, cal, act=False).pauses == ()
     assert again.id != copy2.id
+
+
+def test_two_windows_checking_at_once_carry_a_leads_pause_once(engine, tmp_path, monkeypatch) -> None:
+    """Review, on PostgreSQL: two windows' checks after a recalibration read the pauses before either wrote, and
+    both carried the lead's pause; resuming the id printed left the other copy in force. Each window here waits,
+    once it has read the pauses, for the other to have read them too (at most 2 s: the lock keeps the second out)."""
+    import threading
+
+    from app.services import monitor as service
+
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=3))
+    monitor.pause_leaf(VERSION, cal, "scratch", by="lead", why="complaint")
+    recal = calibration((dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).replace(microsecond=0).isoformat())
+    barrier = threading.Barrier(2, timeout=2)
+    read = service.repo.pauses
+
+    def pauses(s, version, *, active=True):
+        out = read(s, version, active=active)
+        if not active:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+        return out
+
+    monkeypatch.setattr(service.repo, "pauses", pauses)
+    failed: list[BaseException] = []
+
+    def window() -> None:
+        try:
+            PurityMonitor(engine, MonitorSettings(resume_checks=3)).check(VERSION, recal)
+        except BaseException as exc:  # (said by the assertion below)
+            failed.append(exc)
+
+    threads = [threading.Thread(target=window) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    monkeypatch.setattr(service.repo, "pauses", read)
+    assert not failed, failed
+    (carried,) = monitor.check(VERSION, recal, act=False).pauses
+    monitor.resume(carried.id)
+    assert monitor.check(VERSION, recal, act=False).pauses == ()
+    assert store.route(store.predicted(record(), recal)) == ("auto", ())

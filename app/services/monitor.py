@@ -303,6 +303,8 @@ class PurityMonitor:
         started: list[PauseRecord] = []
         ended: list[PauseRecord] = []
         moved = 0
+        if act:  # (before the history is read: two windows' checks carried a lead's pause twice, review)
+            repo.lock_pauses(s, version)
         history = repo.pauses(s, version, active=False)
         # an older calibration's pauses end (a recalibration starts afresh); a newer one's stay: a window still on
         # the older calibration ended them as "recalibrated", and the windows on the newer one auto-judged the leaf
@@ -455,6 +457,7 @@ class PurityMonitor:
             ValueError: the leaf is paused already, or the model never ran on this store.
         """
         with session_scope(self.engine) as s:
+            repo.lock_pauses(s, model_version)  # (two leads pausing one type at once: one pause)
             held = next((p for p in repo.pauses(s, model_version) if p.scope == "leaf" and p.target == leaf
                          and in_force_for(p, calibration_key(calibration))), None)  # (another calibration's: not)
             if held is not None:
@@ -470,6 +473,7 @@ class PurityMonitor:
         checks made are not carried (they end when a window checks under the new one). Returns those started."""
         key = calibration_key(calibration)
         with session_scope(self.engine) as s:
+            repo.lock_pauses(s, model_version)
             history = repo.pauses(s, model_version, active=False)
             older = [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]
             return [c for p in older if (c := _carry(s, model_version, p, key, history)) is not None]
@@ -484,6 +488,7 @@ class PurityMonitor:
             named = repo.pause(s, pause_id)
             if named is None:
                 raise ValueError(f"no pause with id {pause_id}")
+            repo.lock_pauses(s, named.model_version)
             history = repo.pauses(s, named.model_version, active=False)
             family = {pause_id}
             for _ in history:  # (links both ways, in any order: as many passes as pauses at most)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.store.records import BLIND_REASONS, JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
@@ -77,6 +78,17 @@ def batch_unknown_flags(session: Session, model_version: str, batch_id: int, thr
                Prediction.unknown_score.is_not(None))
     ).one()
     return int(n), int(flagged or 0)
+
+
+def lock_pauses(session: Session, model_version: str) -> None:
+    """Serialise the transactions that read a model version's pauses and then start or end some (a check, a
+    carry-over, a pause, a resume): on PostgreSQL a transaction-scoped advisory lock keyed by the version; SQLite's
+    write transactions are exclusive already. Two windows checking at once after a recalibration both carried the
+    lead's pause, and resuming the id printed left the other copy in force (review)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"fma-judge pauses {model_version}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def pauses(session: Session, model_version: str, *, active: bool = True) -> list[PauseRecord]:
