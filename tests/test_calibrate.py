@@ -326,6 +326,16 @@ def test_a_calibration_keeps_the_manifest_it_replaces_and_warns_when_fewer_leave
     err = capsys.readouterr().err
     assert (f"warning: leaves that can be auto-judged: 0 of {len(taxonomy.leaves)} (before: {passed}); the previous "
             f"manifest is kept as {kept[0]}: copy it over manifest.json to undo") in err
+    # made on a machine whose clock ran ahead: the next one is dated after it (the monitor orders calibrations by
+    # date: two in one second shared its key), and the calibration says why its date is in the future
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["routing"]["created"] = "2099-01-01T00:00:00+00:00"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", *loose,
+                     "--out", str(tmp_path / "r3")]) == 0
+    assert json.loads((bundle / "manifest.json").read_text())["routing"]["created"] == "2099-01-01T00:00:01+00:00"
+    assert "WARNING: the calibration this replaces is dated 2099-01-01T00:00:00+00:00, after this machine's clock" \
+        in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------- the stages ensemble

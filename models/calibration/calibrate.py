@@ -291,6 +291,12 @@ def calibrate(
     if strides:
         predictor.watch_stages(strides)  # for the "stages" candidate
 
+    previous = bundle.manifest.calibration.created if bundle.manifest.calibration else None
+    created = created_after(previous)
+    if _dt.datetime.fromisoformat(created) > _dt.datetime.now(_dt.UTC) + _dt.timedelta(minutes=1):
+        log(f"WARNING: the calibration this replaces is dated {previous}, after this machine's clock: this one is "
+            f"dated {created}, a second after it (the purity monitor orders calibrations by their dates); check the "
+            "clock of the machine that made it")
     data = _collect_labelled(predictor, samples, options, log)
     temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
     probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
@@ -305,7 +311,7 @@ def calibrate(
         unknown_fpr=options.unknown_fpr,
         calibrated_on=CalibratedOn(data_hash=data_hash(data.samples), split=options.split, n=len(data.samples),
                                    n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
-        created=created_after(bundle.manifest.calibration.created if bundle.manifest.calibration else None),
+        created=created,
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
         leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
