@@ -93,9 +93,11 @@ class JudgingActions:
         if mine is not None and mine.is_decision and mine.decider == self.service.analyst and \
                 not same_decision(mine.labels, mine.status == "unknown", called):
             # Enter accepts the model's call on an image no one decided; on one the analyst decided otherwise it keeps
-            # their decision (stepping Down, Enter through the auto-judged images put a 6 % call back over two
-            # corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
-            self.statusBar().showMessage(QCoreApplication.translate(
+            # their decision and goes on (stepping Down, Enter through the auto-judged images put a 6 % call back over
+            # two corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
+            nxt = self.presenter.next_open(self.current)
+            self.select(nxt) if nxt is not None else self.move(1)
+            self.say_now(QCoreApplication.translate(
                 "Main", "{file} stays as you judged it ({what}): Enter does not put the model's call over your "
                         "decision; {keys} change it.").format(
                 file=Path(item.image.path).name, what=their_judgment(mine, self.presenter.name)["what"],
@@ -317,6 +319,8 @@ class JudgingActions:
             elif nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
+            if nxt is None:  # all judged: Enter goes through them, confirming each (it stayed: the analyst pressed
+                self.move(1)  # Down, Enter, Down, Enter; zh_TW walk-through)
         if replacing:
             self.say_now(replacing, 8000)
         return True
