@@ -863,10 +863,11 @@ def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy,
     out = capsys.readouterr().out
     assert (f"a lead's pause goes on under the new calibration: pause 2, {leaf}, by lead (line 7 recipe); fma-judge "
             f"monitor --model {shell_quoted(os.path.abspath(bundle))} --resume 2 lifts it") in out, out
-    assert main(["monitor", "--model", str(bundle), "--db", url]) == 0  # in force under the new calibration
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--check"]) == 0  # a window's check: 1 ends
     assert "PAUSED by hand" in capsys.readouterr().out
-    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "2"]) == 0  # the carried pause
-    assert f"resumed auto-judging of leaf {leaf}" in capsys.readouterr().out
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "1"]) == 0  # the ticket's id
+    assert (f"resumed auto-judging of leaf {leaf} (pause 1, carried over a recalibration as pause 2)"
+            in capsys.readouterr().out)
 
 
 def test_a_name_two_types_share_is_refused_with_their_ids() -> None:
