@@ -317,7 +317,7 @@ class PurityMonitor:
                 record, _ = repo.end_pause(s, stale.id, RECALIBRATED, restore=False, retag=carried is None)
                 ended.append(record)
         active = [p for p in history if in_force_for(p, key)]
-        outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
+        outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal), stamp=cal.stamp)
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
             moved += sum(repo.hold_back(s, p) for p in active)
         leaves, leaf_moved = self._leaves(s, version, key, (cal, fused), outcomes, history, active, started, ended,

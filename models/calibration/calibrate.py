@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.calibration import ltt
+from models.calibration.dated import created_after
 from models.calibration.errors import CalibrationError
 from models.calibration.fitting import (
     DEFAULT_UNKNOWN_METHOD,
@@ -228,19 +229,6 @@ def _cap_per_class(samples: Sequence[Sample], cap: int, seed: int = 0) -> list[S
 
 
 # ----------------------------------------------------------------------------------- driver
-def created_after(previous: str | None) -> str:
-    """Now, to the second, and later than ``previous`` (the calibration it replaces). The purity monitor keys its
-    pauses by a calibration's time; two recalibrations in one second shared a key, and the second did not carry
-    the lead's pause the first had (a fresh-clone CI run)."""
-    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
-    try:
-        before = _dt.datetime.fromisoformat(previous or "")
-    except ValueError:  # none or not a time
-        return now.isoformat()
-    before = before if before.tzinfo is not None else before.replace(tzinfo=_dt.UTC)
-    return max(now, before.replace(microsecond=0) + _dt.timedelta(seconds=1)).isoformat()
-
-
 def calibrate(
     bundle_path: str | Path,
     samples: Sequence[Sample],

@@ -10,7 +10,6 @@ stays the image's: it scores images, and a spectrum does not make an unknown def
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from models.bundle.manifest import BundleManifest, SpectrumRecord
 from models.bundle.spectrum import load_spectrum_head
 from models.calibration import ltt
+from models.calibration.dated import created_after
 from models.calibration.thresholds import LeafThreshold, cut_array
 from models.data.manifest import Sample, data_hash
 from models.spectra import read_spectra
@@ -71,7 +71,7 @@ def fit_fused_routing(bundle_path: str | Path, manifest: BundleManifest, samples
         leaf_floor={} if per_leaf else ltt.leaf_floors(leaves, target),
         calibrated_on={"split": split, "n": int(keep.sum()), "data_hash": data_hash([s for s, k in zip(samples, keep,
                                                                                                     strict=True) if k])},
-        created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat())
+        created=created_after(record.created))  # (later than the one it replaces: a key, to the second)
     leaf_names = manifest.taxonomy.leaves
     summary = {"images": int(keep.sum()), "spectra": int(counts.sum()),
                "image": _auto(probs[keep], targets[keep], flagged[keep], image_thresholds, leaf_names),

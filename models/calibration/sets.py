@@ -15,13 +15,13 @@ are left out (a multi-label bundle has no unknown-defect detector), and so are s
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from models.calibration.dated import created_after
 from models.calibration.errors import CalibrationError
 from models.calibration.ltt import start_size
 from models.calibration.risk_control import LttFit, ltt_threshold
@@ -103,7 +103,8 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
         "coverage": round(float(auto.mean()), 5), "coverage_multi": round(float(auto[multi].mean()), 5) if multi.any()
         else None, "purity": round(fit.purity, 5) if fit.n_auto else None, "errors": fit.errors,
         "pvalue": fit.pvalue, "tested": fit.tested,
-        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "created": created_after((bundle.manifest.multilabel.routing or {}).get("created")  # (a stamp: later
+                                 if bundle.manifest.multilabel is not None else None),  # than the one it replaces)
     }
     log(f"multi-label set routing on {n} calibration image(s) ({routing['n_multi']} with several defects): "
         f"sets exactly right {routing['subset_accuracy']:.3f}; " + (

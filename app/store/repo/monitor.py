@@ -14,10 +14,17 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, text, true, update
 from sqlalchemy.orm import Session
 
-from app.store.records import BLIND_REASONS, JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
+from app.store.records import (
+    BLIND_REASONS,
+    JUDGED_STATUSES,
+    SPECTRUM_ADDED,
+    PauseRecord,
+    PredictionRecord,
+    SpotCheck,
+)
 from app.store.repo._common import _chunks, _current_ids
 from app.store.repo.judgments import current_judgments
 from app.store.repo.predictions import _model_version_row
@@ -42,10 +49,12 @@ def _pause_record(row: RoutingPause, version: str) -> PauseRecord:
 
 
 def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
-                routed_since: dt.datetime | None = None) -> list[SpotCheck]:
+                routed_since: dt.datetime | None = None, stamp: str | None = None) -> list[SpotCheck]:
     """The decided images among a model version's predictions routed for one of ``reasons`` (blind checks),
-    each with the model's leaf and the image's current decision; only predictions made (routed) at or after
-    ``routed_since`` when given (the calibration's time: older ones were routed by another calibration)."""
+    each with the model's leaf and the image's current decision; with ``stamp`` (``Calibration.stamp``), only the
+    predictions that calibration routed, and of those that do not say (stored before migration 0004, or routed
+    again for a spectrum added later) the ones made at or after ``routed_since`` (the calibration's time, to the
+    second: a check the old calibration routed earlier in the same second counted against the new one, review)."""
     version = _model_version_row(session, model_version)
     checked = (select(Prediction.image_id).join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
                .where(Prediction.model_version_id == version.id, PredictionReason.reason.in_(list(reasons))))
@@ -60,8 +69,12 @@ def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
                Prediction.leaf.is_not(None), Judgment.status.in_(JUDGED_STATUSES))
         .order_by(decided_time(), Judgment.id)  # (a note or a colleague's agreement does not make a check new)
     )
-    if routed_since is not None:
-        stmt = stmt.where(Prediction.created_at >= routed_since)
+    since = true() if routed_since is None else Prediction.created_at >= routed_since
+    if stamp is not None:
+        unsaid = Prediction.calibration.is_(None) | (Prediction.calibration == SPECTRUM_ADDED)
+        stmt = stmt.where((Prediction.calibration == stamp) | (unsaid & since))
+    elif routed_since is not None:
+        stmt = stmt.where(since)
     return [SpotCheck(image_id=r.image_id, reason=r.reason, predicted_leaf=r.leaf, judged_leaf=r.judged,
                       status=r.status, judged_at=r.judged_at, batch_id=r.batch_id, fused=bool(r.spectra))
             for r in session.execute(stmt)]
