@@ -93,10 +93,10 @@ class JudgingActions:
         if mine is not None and mine.is_decision and mine.decider == self.service.analyst and \
                 not same_decision(mine.labels, mine.status == "unknown", called):
             # Enter accepts the model's call on an image no one decided; on one the analyst decided otherwise it keeps
-            # their decision and goes on (stepping Down, Enter through the auto-judged images put a 6 % call back over
-            # two corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
-            nxt = self.presenter.next_open(self.current)
-            self.select(nxt) if nxt is not None else self.move(1)
+            # their decision and goes on as a judgment does (stepping Down, Enter through the auto-judged images put
+            # a 6 % call back over two corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
+            if (nxt := self.presenter.next_open(self.current)) is not None:
+                self.select(nxt)  # (all judged: it stays; a move would skip an image of the Down, Enter rhythm)
             self.say_now(QCoreApplication.translate(
                 "Main", "{file} stays as you judged it ({what}): Enter does not put the model's call over your "
                         "decision; {keys} change it.").format(
@@ -318,9 +318,7 @@ class JudgingActions:
                     "Main", "Every image the list shows is judged (the list is filtered: F, or Show all)."), 8000)
             elif nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
-            self.select(i if nxt is None else nxt)
-            if nxt is None:  # all judged: Enter goes through them, confirming each (it stayed: the analyst pressed
-                self.move(1)  # Down, Enter, Down, Enter; zh_TW walk-through)
+            self.select(i if nxt is None else nxt)  # (all judged: it stays, for the analyst's Down, Enter rhythm)
         if replacing:
             self.say_now(replacing, 8000)
         return True
