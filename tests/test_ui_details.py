@@ -786,26 +786,28 @@ def test_the_heatmap_switches_and_opacity_come_back_as_the_analyst_left_them(qtb
     first = _shown_window(qtbot)
     tb = first.toolbar
     assert tb.act_heat.isChecked() and not tb.act_side.isChecked() and tb.opacity.value() == 50  # the defaults
-    tb.act_side.toggle()  # side by side with the heatmap off turns it on (the view stayed as it was, unsaid)
-    tb.act_heat.toggle()
-    assert not tb.act_heat.isChecked()
     tb.act_side.toggle()
-    tb.act_side.toggle()
-    assert tb.act_heat.isChecked()
-    tb.act_heat.toggle()
+    tb.act_heat.toggle()  # side by side is the heatmap beside the image: the heatmap off takes it off
+    assert not tb.act_heat.isChecked() and not tb.act_side.isChecked()
+    tb.act_side.toggle()  # and side by side with the heatmap off turns it on (the view stayed as it was, unsaid)
+    assert tb.act_heat.isChecked() and tb.act_side.isChecked()
     tb.opacity.setValue(80)
     first.close()
     second = _shown_window(qtbot)
     tb = second.toolbar
-    assert not tb.act_heat.isChecked() and tb.act_side.isChecked() and tb.opacity.value() == 80
+    assert tb.act_heat.isChecked() and tb.act_side.isChecked() and tb.opacity.value() == 80
     assert second.viewer._side_by_side  # the viewer took it
+    tb.act_heat.toggle()
     second.close()
+    third = _shown_window(qtbot)
+    assert not third.toolbar.act_heat.isChecked() and not third.toolbar.act_side.isChecked()  # H off kept
+    third.close()
     settings = open_settings()
     settings.setValue("view/opacity", "lots")  # edited by hand
     settings.sync()
-    third = _shown_window(qtbot)
-    assert third.toolbar.opacity.value() == 50
-    third.close()
+    fourth = _shown_window(qtbot)
+    assert fourth.toolbar.opacity.value() == 50
+    fourth.close()
 
 
 def test_a_database_that_cannot_be_opened_is_said_over_the_window(qtbot, tmp_path, monkeypatch) -> None:

@@ -49,6 +49,8 @@ class MainToolBar(QToolBar):
         # side by side is the heatmap beside the image: asked for with the heatmap off, it turns it on (the button
         # went on and the view stayed as it was, without a word: zh_TW walk-through)
         self.act_side.toggled.connect(lambda on: self.act_heat.setChecked(True) if on else None)
+        self.act_heat.toggled.connect(lambda on: None if on else self.act_side.setChecked(False))  # (and back: S
+        # stayed on beside no heatmap, and the next S only turned it off: review)
         self.act_help = action("")
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
