@@ -940,6 +940,17 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     view._theirs_kept = theirs  # (left by a key that wrote nothing) the next key starts without it: its line said
     view._to_judge()  # "Noted 1 image · 1 left as carol judged them" after a no-op Enter (review)
     assert view._theirs_kept == []
+    # Enter on the analyst's own corrections (the state filter on "corrected"): kept, as in the judging window
+    # (they became the model's call: review)
+    from app.ui.queue_model import decided_otherwise
+
+    own = dataclasses.replace(mine, state="corrected", judged_leaf="crack", leaf="dent", labels=(), judged_labels=())
+    same = dataclasses.replace(own, image_id=98, state="accepted", judged_leaf="dent")
+    assert decided_otherwise([own, same, *theirs], "gina") == [own]
+    view._to_judge = lambda: ([own], 0, 0)
+    view.accept_selected()
+    assert view.status_label.text() == ("Nothing accepted: Enter does not put the model's call over your own "
+                                        "decisions; C or U change them")
 
 
 @needs_qt

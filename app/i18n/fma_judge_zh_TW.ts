@@ -882,7 +882,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="362"/>
+        <location filename="../ui/judging_actions.py" line="364"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1287,7 +1287,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="248"/>
-        <location filename="../ui/side_actions.py" line="264"/>
+        <location filename="../ui/side_actions.py" line="265"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1432,55 +1432,55 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="97"/>
+        <location filename="../ui/toolbar.py" line="102"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="99"/>
+        <location filename="../ui/toolbar.py" line="104"/>
         <source>Shortcuts</source>
         <translation>快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="105"/>
+        <location filename="../ui/toolbar.py" line="110"/>
         <source>Heatmap opacity ({keys})</source>
         <translation>熱圖不透明度（{keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="79"/>
+        <location filename="../ui/toolbar.py" line="84"/>
         <source>Keyboard shortcuts…</source>
         <translation>鍵盤快捷鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="81"/>
+        <location filename="../ui/toolbar.py" line="86"/>
         <source>Scale bar: camera pixel size…</source>
         <translation>比例尺：相機像素尺寸…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="83"/>
+        <location filename="../ui/toolbar.py" line="88"/>
         <source>Fit the right column again</source>
         <translation>重新調整右側欄高度</translation>
     </message>
     <message>
         <location filename="../ui/toolbar.py" line="45"/>
-        <location filename="../ui/toolbar.py" line="98"/>
+        <location filename="../ui/toolbar.py" line="103"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="70"/>
-        <location filename="../ui/toolbar.py" line="88"/>
-        <location filename="../ui/toolbar.py" line="103"/>
+        <location filename="../ui/toolbar.py" line="75"/>
+        <location filename="../ui/toolbar.py" line="93"/>
+        <location filename="../ui/toolbar.py" line="108"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="71"/>
+        <location filename="../ui/toolbar.py" line="76"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="77"/>
+        <location filename="../ui/toolbar.py" line="82"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
@@ -1822,7 +1822,7 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="75"/>
         <location filename="../ui/main_window.py" line="489"/>
-        <location filename="../ui/queue_actions.py" line="232"/>
+        <location filename="../ui/queue_actions.py" line="226"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1866,7 +1866,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="318"/>
+        <location filename="../ui/judging_actions.py" line="320"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1896,7 +1896,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="112"/>
+        <location filename="../ui/judging_actions.py" line="114"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
@@ -1916,112 +1916,112 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="98"/>
+        <location filename="../ui/judging_actions.py" line="100"/>
         <source>{file} stays as you judged it ({what}): Enter does not put the model&apos;s call over your decision; {keys} change it.</source>
         <translation>{file} 維持您的判定（{what}）：Enter 不會以模型的判斷取代您的判定；要更改請按 {keys}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="119"/>
+        <location filename="../ui/judging_actions.py" line="121"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="139"/>
+        <location filename="../ui/judging_actions.py" line="141"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="169"/>
+        <location filename="../ui/judging_actions.py" line="171"/>
         <source>Add a defect type beside {names}</source>
         <translation>在 {names} 之外加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="170"/>
+        <location filename="../ui/judging_actions.py" line="172"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="175"/>
+        <location filename="../ui/judging_actions.py" line="177"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="178"/>
         <source>{name} is the model&apos;s call already: {key} accepts it</source>
         <translation>{name} 已是模型的判定：按 {key} 接受</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="184"/>
+        <location filename="../ui/judging_actions.py" line="186"/>
         <source>{file}: {n} defect types, {names} · {key} takes off the last</source>
         <translation>{file}：{n} 個缺陷類別，{names} · 按 {key} 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="197"/>
+        <location filename="../ui/judging_actions.py" line="199"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="203"/>
+        <location filename="../ui/judging_actions.py" line="205"/>
         <source>{file}: {name} taken off, now {names}</source>
         <translation>{file}：已移除 {name}，現為 {names}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="222"/>
+        <location filename="../ui/judging_actions.py" line="224"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="243"/>
+        <location filename="../ui/judging_actions.py" line="245"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="244"/>
+        <location filename="../ui/judging_actions.py" line="246"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="255"/>
+        <location filename="../ui/judging_actions.py" line="257"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="256"/>
+        <location filename="../ui/judging_actions.py" line="258"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="265"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="266"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="265"/>
+        <location filename="../ui/judging_actions.py" line="267"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="266"/>
+        <location filename="../ui/judging_actions.py" line="268"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="272"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="271"/>
+        <location filename="../ui/judging_actions.py" line="273"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="315"/>
+        <location filename="../ui/judging_actions.py" line="317"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2091,22 +2091,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="347"/>
+        <location filename="../ui/judging_actions.py" line="349"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="355"/>
+        <location filename="../ui/judging_actions.py" line="357"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="366"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="365"/>
+        <location filename="../ui/judging_actions.py" line="367"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2115,32 +2115,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="370"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="390"/>
+        <location filename="../ui/judging_actions.py" line="392"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="392"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="406"/>
+        <location filename="../ui/judging_actions.py" line="408"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2149,17 +2149,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="409"/>
+        <location filename="../ui/judging_actions.py" line="411"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="410"/>
+        <location filename="../ui/judging_actions.py" line="412"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="416"/>
+        <location filename="../ui/judging_actions.py" line="418"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2168,27 +2168,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="420"/>
+        <location filename="../ui/judging_actions.py" line="422"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="434"/>
+        <location filename="../ui/judging_actions.py" line="436"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="437"/>
+        <location filename="../ui/judging_actions.py" line="439"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="511"/>
+        <location filename="../ui/judging_actions.py" line="513"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="512"/>
+        <location filename="../ui/judging_actions.py" line="514"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2201,12 +2201,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="517"/>
+        <location filename="../ui/judging_actions.py" line="519"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="518"/>
+        <location filename="../ui/judging_actions.py" line="520"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2219,12 +2219,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="523"/>
+        <location filename="../ui/judging_actions.py" line="525"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="524"/>
+        <location filename="../ui/judging_actions.py" line="526"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2237,12 +2237,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="529"/>
+        <location filename="../ui/judging_actions.py" line="531"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="530"/>
+        <location filename="../ui/judging_actions.py" line="532"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2255,89 +2255,89 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="239"/>
+        <location filename="../ui/side_actions.py" line="240"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="243"/>
+        <location filename="../ui/side_actions.py" line="244"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="258"/>
+        <location filename="../ui/side_actions.py" line="259"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="288"/>
+        <location filename="../ui/side_actions.py" line="289"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="289"/>
+        <location filename="../ui/side_actions.py" line="290"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="338"/>
+        <location filename="../ui/side_actions.py" line="339"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="342"/>
+        <location filename="../ui/side_actions.py" line="343"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="405"/>
+        <location filename="../ui/side_actions.py" line="406"/>
         <source>Exported 1 row to {p}: no person decided it (training skips it)</source>
         <translation>已匯出 1 列至 {p}：無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="407"/>
+        <location filename="../ui/side_actions.py" line="408"/>
         <source>Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)</source>
         <translation>已匯出 {n} 列至 {p}：{j} 列已判定，{k} 列無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="411"/>
+        <location filename="../ui/side_actions.py" line="412"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="412"/>
+        <location filename="../ui/side_actions.py" line="413"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="414"/>
+        <location filename="../ui/side_actions.py" line="415"/>
         <source> ({k} images skipped: their files are gone or hold another picture now, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在或已換成另一張影像，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="418"/>
+        <location filename="../ui/side_actions.py" line="419"/>
         <source>; {k} exported rows name files that are not there now or hold another picture now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在或已換成另一張影像的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="422"/>
+        <location filename="../ui/side_actions.py" line="423"/>
         <source>; {k} copies an earlier export made there under an old type removed (relabelled since)</source>
         <translation>；已移除先前匯出留在舊類型資料夾的 {k} 份副本（之後改了標籤）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="426"/>
+        <location filename="../ui/side_actions.py" line="427"/>
         <source>; 1 copy an earlier export made there is not in this export and stays (outside its scope, or its file gone): export into a new folder for one that holds only this export</source>
         <translation>；先前匯出留在該處的 1 份副本不在本次匯出中，予以保留（不在範圍內，或原檔已不在）：要只含本次匯出的資料夾，請匯出到新資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="429"/>
+        <location filename="../ui/side_actions.py" line="430"/>
         <source>; {k} copies an earlier export made there are not in this export and stay (outside its scope, or their files gone): export into a new folder for one that holds only this export</source>
         <translation>；先前匯出留在該處的 {k} 份副本不在本次匯出中，予以保留（不在範圍內，或原檔已不在）：要只含本次匯出的資料夾，請匯出到新資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="346"/>
+        <location filename="../ui/side_actions.py" line="347"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2478,7 +2478,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="336"/>
+        <location filename="../ui/queue_view.py" line="339"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2703,94 +2703,94 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>盲判抽查：判定前不顯示模型的判斷</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="30"/>
+        <location filename="../ui/queue_model.py" line="32"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="32"/>
+        <location filename="../ui/queue_model.py" line="34"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="33"/>
+        <location filename="../ui/queue_model.py" line="35"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="131"/>
+        <location filename="../ui/queue_model.py" line="150"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="132"/>
+        <location filename="../ui/queue_model.py" line="151"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="133"/>
+        <location filename="../ui/queue_model.py" line="152"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="134"/>
+        <location filename="../ui/queue_model.py" line="153"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="135"/>
+        <location filename="../ui/queue_model.py" line="154"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="136"/>
+        <location filename="../ui/queue_model.py" line="155"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="137"/>
+        <location filename="../ui/queue_model.py" line="156"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="138"/>
+        <location filename="../ui/queue_model.py" line="157"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="176"/>
+        <location filename="../ui/queue_model.py" line="195"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="178"/>
+        <location filename="../ui/queue_model.py" line="197"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="180"/>
+        <location filename="../ui/queue_model.py" line="199"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="185"/>
+        <location filename="../ui/queue_model.py" line="204"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="187"/>
+        <location filename="../ui/queue_model.py" line="206"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="188"/>
+        <location filename="../ui/queue_model.py" line="207"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="194"/>
+        <location filename="../ui/queue_model.py" line="213"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -2921,57 +2921,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="190"/>
+        <location filename="../ui/queue_view.py" line="193"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="193"/>
+        <location filename="../ui/queue_view.py" line="196"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="194"/>
+        <location filename="../ui/queue_view.py" line="197"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="195"/>
+        <location filename="../ui/queue_view.py" line="198"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="196"/>
+        <location filename="../ui/queue_view.py" line="199"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="200"/>
+        <location filename="../ui/queue_view.py" line="203"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="201"/>
+        <location filename="../ui/queue_view.py" line="204"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="202"/>
+        <location filename="../ui/queue_view.py" line="205"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="255"/>
+        <location filename="../ui/queue_view.py" line="258"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="358"/>
+        <location filename="../ui/queue_view.py" line="361"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="476"/>
+        <location filename="../ui/queue_view.py" line="479"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -2997,8 +2997,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="359"/>
-        <location filename="../ui/queue_view.py" line="361"/>
-        <location filename="../ui/queue_view.py" line="381"/>
+        <location filename="../ui/queue_view.py" line="364"/>
+        <location filename="../ui/queue_view.py" line="384"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -3030,7 +3030,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="215"/>
-        <location filename="../ui/queue_model.py" line="222"/>
+        <location filename="../ui/queue_model.py" line="241"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3045,22 +3045,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="451"/>
+        <location filename="../ui/queue_view.py" line="454"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="468"/>
+        <location filename="../ui/queue_view.py" line="471"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="472"/>
+        <location filename="../ui/queue_view.py" line="475"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="470"/>
+        <location filename="../ui/queue_view.py" line="473"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3095,54 +3095,59 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="474"/>
+        <location filename="../ui/queue_view.py" line="477"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="479"/>
+        <location filename="../ui/queue_view.py" line="482"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="484"/>
+        <location filename="../ui/queue_view.py" line="487"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="132"/>
+        <location filename="../ui/queue_actions.py" line="126"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="147"/>
+        <location filename="../ui/queue_actions.py" line="141"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="157"/>
+        <location filename="../ui/queue_actions.py" line="151"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="208"/>
+        <location filename="../ui/queue_actions.py" line="202"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="218"/>
+        <location filename="../ui/queue_actions.py" line="212"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="230"/>
+        <location filename="../ui/queue_actions.py" line="224"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="268"/>
+        <location filename="../ui/queue_actions.py" line="262"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="276"/>
+        <source>Nothing accepted: Enter does not put the model&apos;s call over your own decisions; C or U change them</source>
+        <translation>未接受任何影像：Enter 不會以模型的判斷取代您自己的判定；要更改請按 C 或 U</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="284"/>

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QStyle, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
 
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
@@ -22,7 +22,7 @@ from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
-from app.ui.queue_model import COLUMN_WIDTHS, HEADED_COLUMNS, GroupRow, fitted_widths
+from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, decided_otherwise, fitted_widths, heading_floors
 from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
@@ -60,17 +60,10 @@ class QueueTable(QTableView):
             return
         self._fitting = True
         try:
-            for col, width in enumerate(fitted_widths(self.viewport().width(), self.heading_floors())):
+            for col, width in enumerate(fitted_widths(self.viewport().width(), heading_floors(self))):
                 self.setColumnWidth(col, width)
         finally:
             self._fitting = False
-
-    def heading_floors(self) -> list[int]:
-        """Per column, the width :data:`HEADED_COLUMNS`' headings need whole (text, margins, sort arrow), else 0."""
-        header, metric = self.horizontalHeader(), self.horizontalHeader().style().pixelMetric
-        pad = 2 * metric(QStyle.PixelMetric.PM_HeaderMargin) + metric(QStyle.PixelMetric.PM_HeaderMarkSize) + 8
-        return [header.fontMetrics().horizontalAdvance(str(self.model().headerData(c, Qt.Orientation.Horizontal)))
-                + pad if c in HEADED_COLUMNS and self.model() else 0 for c in range(len(COLUMN_WIDTHS))]
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -278,6 +271,12 @@ class QueueActions:
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
+        mine = decided_otherwise(rows, self.service.analyst)  # kept, as in the judging window (review)
+        if mine and len(mine) == len(rows):
+            return self._refused(rows, QCoreApplication.translate(
+                "Queue", "Nothing accepted: Enter does not put the model's call over your own decisions; C or U "
+                         "change them"))
+        rows, kept = [r for r in rows if r not in mine], kept + len(mine)
         rows = self._over_colleagues(rows, lambda r: r.predicted_set)  # (each its own predicted types)
         if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,

@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QStyle, QTableView
 
 from app.services.queue import QueuePage, QueueRow
+from app.store.records import same_decision
 from app.ui.style import STATE_COLOURS, listed, reason_label, state_label
 
 
@@ -76,6 +78,23 @@ def fitted_widths(room: int, floors: Sequence[int] = ()) -> list[int]:
     rest = sum(m for m, f in zip(minimums, floors, strict=True) if not f) + STATE_ROOM
     scale = max(SQUEEZE_FLOOR, (room - firm) / rest)
     return [m if f else int(m * scale) for m, f in zip(minimums, floors, strict=True)]
+
+
+def heading_floors(table: QTableView) -> list[int]:
+    """Per column of ``table``, the width :data:`HEADED_COLUMNS`' headings need whole (text, margins, sort arrow),
+    else 0 (:func:`fitted_widths`' ``floors``)."""
+    header, model = table.horizontalHeader(), table.model()
+    metric = header.style().pixelMetric
+    pad = 2 * metric(QStyle.PixelMetric.PM_HeaderMargin) + metric(QStyle.PixelMetric.PM_HeaderMarkSize) + 8
+    return [header.fontMetrics().horizontalAdvance(str(model.headerData(c, Qt.Orientation.Horizontal))) + pad
+            if c in HEADED_COLUMNS and model is not None else 0 for c in range(len(COLUMN_WIDTHS))]
+
+
+def decided_otherwise(rows: Sequence[QueueRow], analyst: str) -> list[QueueRow]:
+    """The rows ``analyst`` decided otherwise than the model's call (corrected, unknown): Enter leaves them as they
+    are, in the queue as in the judging window (selected by the state filter, Enter made them the model's call)."""
+    return [r for r in rows if r.state != "rejudge" and r.judged_by == analyst
+            and not same_decision(r.judged_set, r.state == "unknown", r.predicted_set)]
 
 
 @dataclass(frozen=True)
