@@ -293,11 +293,21 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     err = capsys.readouterr().err
     assert "copies an earlier export made in" in err and "are not in this export's manifest.csv" in err, err
     assert {p.relative_to(out).as_posix() for p in out.rglob("*.png")} == before
-    listed = {r["path"] for r in _csv_rows(out / "manifest.csv")}
     nothing = export_labels(store.engine, out, "imagefolder", since=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
-    assert nothing.count == 0 and nothing.removed == ()
-    assert {Path(p).relative_to(out).as_posix() for p in nothing.kept} == listed
+    assert nothing.count == 0 and nothing.removed == ()  # every copy kept and counted, listed before or not
+    assert {Path(p).relative_to(out).as_posix() for p in nothing.kept} == before - {"scratch/my_reference.png"}
     assert {p.relative_to(out).as_posix() for p in out.rglob("*.png")} == before
+    # an image outside the narrower scope, relabelled after it (out of the manifest, its copy stayed under the old
+    # type for good, and trained as both: review): the next export that copies it removes the old copy
+    sha_g = file_sha256(store.paths["g"])
+    g_copy = next(out.glob(f"*/{sha_g[:8]}_g.png"))
+    with session_scope(store.engine) as s:
+        g_id = repo.get_or_create_image(s, sha_g, store.paths["g"], 80, 60).image_id
+        repo.record_judgment(s, image_id=g_id, leaf="dent" if g_copy.parent.name != "dent" else "crack",
+                             action="picker", analyst="amy")
+    relabelled = export_labels(store.engine, out, "imagefolder")
+    assert str(g_copy) in relabelled.removed and not g_copy.exists()
+    assert len(list(out.glob(f"*/{sha_g[:8]}_g.png"))) == 1
     export_labels(store.engine, out, "imagefolder", statuses=frozenset({"corrected"}))
     # a judged image whose file is gone since (a share away, a folder moved): its earlier copy was removed as stale,
     # the only copy left (review); now it stays and is exported from it
@@ -309,6 +319,8 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     assert again.removed == () and again.skipped == () and f_copy.is_file()
     assert "dent/" + f_copy.name in {r["path"] for r in _csv_rows(out / "manifest.csv")}
     # and relabelled after its file went: the copy moves to its new type (it stayed under dent/, unlisted, for good)
+    # with the spectra beside it (they went with the old copy, the only ones left: review)
+    (f_copy.parent / f"{f_copy.stem}_spot2.jdx").write_text("##TITLE=f\n")
     with session_scope(store.engine) as s:
         f_id = repo.get_or_create_image(s, sha_f, store.paths["f"], 80, 60).image_id
         repo.record_judgment(s, image_id=f_id, leaf="crack", action="picker", analyst="amy")
@@ -316,6 +328,8 @@ def test_an_imagefolder_export_again_removes_the_copies_it_no_longer_lists(store
     crack_copy = out / "crack" / f_copy.name
     assert crack_copy.is_file() and not f_copy.exists() and str(f_copy) in moved.removed
     assert "crack/" + f_copy.name in {r["path"] for r in _csv_rows(out / "manifest.csv")}
+    assert (crack_copy.parent / f"{crack_copy.stem}_spot2.jdx").read_text() == "##TITLE=f\n"
+    assert not (f_copy.parent / f"{f_copy.stem}_spot2.jdx").exists()
 
 
 @pytest.mark.parametrize("where", ["the export's folder", "a type's folder"])
@@ -802,17 +816,21 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
                                          "--status", "accepted,auto"])) == 2
 
 
-def test_only_an_exports_own_copies_inside_its_folder_count_as_earlier_copies(tmp_path: Path) -> None:
-    """`_earlier_copies` reads an earlier manifest.csv: a row that names a file outside the folder ("/x", "..",
-    a Windows drive) or of another form (a data set's own manifest) is never one to remove (review)."""
-    from app.store.export_files import _earlier_copies
+def test_an_exports_own_copies_are_read_from_its_type_folders(tmp_path: Path) -> None:
+    """`_export_copies` reads the folder, not its manifest.csv (a narrower export leaves copies out of it): images
+    named <sha8>_NAME in a type folder; nothing else (a lead's own file, a spectrum, a deeper folder, a file at the
+    top) is one."""
+    from app.store.export_files import _export_copies
 
-    sha = "ab12cd34" + "0" * 56
-    rows = [f"scratch/{sha[:8]}_a.png", f"../{sha[:8]}_b.png", f"/{sha[:8]}_c.png", f"C:/{sha[:8]}_d.png",
-            "scratch/a.png", f"scratch/sub/{sha[:8]}_e.png"]
-    (tmp_path / "manifest.csv").write_text("path,label,sha256\n" + "".join(f"{r},scratch,{sha}\n" for r in rows),
-                                           encoding="utf-8")
-    assert _earlier_copies(tmp_path) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha}
+    sha8 = "ab12cd34"
+    for name in (f"scratch/{sha8}_a.png", f"crack/{sha8}_a.png", "scratch/my_reference.png",
+                 f"scratch/{sha8}_a.spot1.jdx", f"scratch/sub/{sha8}_e.png", f"{sha8}_top.png", "scratch/XYZ12345_b.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    found = _export_copies(tmp_path)
+    assert {k: sorted(v) for k, v in found.items()} == {
+        f"{sha8}_a.png": [tmp_path / "crack" / f"{sha8}_a.png", tmp_path / "scratch" / f"{sha8}_a.png"]}
+    assert _export_copies(tmp_path / "not there") == {}
 
 
 def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path) -> None:
@@ -830,7 +848,7 @@ def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path
     earlier.unlink()  # the source is gone: the earlier copy would serve
     row = export_row(path=str(earlier), sha256=sha, leaf="../outside")
     skipped: list[tuple[str, str]] = []
-    assert list(_copied(iter([row]), folder, skipped, {sha: copy})) == []
+    assert list(_copied(iter([row]), folder, skipped, {copy.name: [copy]})) == []
     assert skipped == [(str(earlier), "the type id '../outside' would write outside the export folder")]
     assert not (tmp_path / "outside").exists() and copy.is_file()
 

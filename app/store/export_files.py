@@ -5,11 +5,11 @@ the notes' ``notes.csv``); and the check of where they go. No database here."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -20,6 +20,7 @@ from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
+from models.imageio import IMAGE_SUFFIXES
 from models.spectra.reading import SPECTRUM_SUFFIXES
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
@@ -60,24 +61,30 @@ def write_json(rows: Iterator[ExportRow], out: Path) -> int:
 
 
 def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-            earlier: Mapping[str, Path] | None = None) -> Iterator[ExportRow]:
+            earlier: Mapping[str, list[Path]] | None = None) -> Iterator[ExportRow]:
     """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy. ``earlier``:
-    sha256 -> an earlier export's copy, which stands in for a source file gone since (a share away)."""
+    an earlier export's copies by file name (:func:`_export_copies`); one of the judged picture stands in for a
+    source file gone since (a share away), with its spectra."""
     for row in rows:
         source = Path(row.path)
         target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
         if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
             skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
             continue  # (checked first: an earlier copy moved to it was written outside: review)
-        if row.path and not source.is_file() and row.sha256 in (earlier or {}):
-            # its file gone since: the earlier copy serves, moved to its type's folder (relabelled since, it stayed
-            # under the old type for good: review), checked by its bytes
-            if target != earlier[row.sha256] and _earlier_copy_serves(earlier[row.sha256], row.sha256, folder):
+        if row.path and not source.is_file():
+            # its file gone since: an earlier copy serves, copied to its type's folder with its spectra (relabelled
+            # since, it stayed under the old type for good; its spectra went with the old copy: reviews), checked
+            # by its bytes; the old copy goes as stale once the export is written
+            served = next((c for c in sorted((earlier or {}).get(target.name, ()), key=lambda c: c != target)
+                           if _earlier_copy_serves(c, row.sha256, folder)), None)
+            if served is not None and served != target:
                 make_folder(target.parent)
                 with contextlib.suppress(OSError):
-                    _copy_checked(earlier[row.sha256], target, row.sha256)
-            if _earlier_copy_serves(target, row.sha256, folder):
-                yield replace(row, path=str(target), spectra=())
+                    if _copy_checked(served, target, row.sha256):
+                        for spectrum in _beside(served):
+                            shutil.copyfile(spectrum, target.with_name(target.stem + spectrum.name[len(served.stem):]))
+            if served is not None and target.is_file():
+                yield replace(row, path=str(target), spectra=tuple(map(str, _beside(target))))
                 continue
         if not row.path or not source.is_file():
             skipped.append((row.path, "missing file: cannot copy"))
@@ -92,6 +99,16 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             skipped.append((row.path, REPLACED_REASON))
             continue
         yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
+
+
+def _beside(copy: Path) -> list[Path]:
+    """The spectra copied beside an export's copy (``<sha8>_P001.spot2.jdx``, ``<sha8>_P001_spot2.jdx`` beside
+    ``<sha8>_P001.png``): its name's start and a spectrum's suffix, never another file sharing the name."""
+    try:
+        return sorted(p for p in copy.parent.glob(glob.escape(copy.stem) + "*")
+                      if p != copy and p.suffix.lower() in SPECTRUM_SUFFIXES and p.is_file())
+    except OSError:
+        return []
 
 
 def _earlier_copy_serves(target: Path, sha256: str, folder: Path) -> bool:
@@ -152,15 +169,16 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
                        spectra: bool = False) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``, and remove
     the copies an earlier export there made of the images this one copied under another type (relabelled since:
-    :func:`_earlier_copies`).
+    :func:`_export_copies`).
 
     Returns:
         ``(rows exported, paths of the earlier copies removed, paths of the earlier copies this export does not
         list and left in place)``: outside its scope, or their file gone since.
     """
     notes: list[tuple[str, str]] = []
-    earlier = _earlier_copies(folder)
+    earlier = _export_copies(folder)
     written: dict[Path, str] = {}
+
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
             written[Path(row.path)] = row.sha256
@@ -168,39 +186,42 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    by_sha = {sha: path for path, sha in earlier.items()}
-    count = write_csv(noted(_copied(rows, folder, skipped, by_sha)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    count = write_csv(noted(_copied(rows, folder, skipped, earlier)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    # stale: a picture this export copied again elsewhere (relabelled since). A copy of one outside this export's
-    # scope stays, and so does one in scope that could not be copied now: its file gone (a share away), it may be
-    # the only copy left (a narrower --since removed them all, its originals gone: review)
-    copied = set(written.values())
-    stale = [path for path, sha in earlier.items() if path not in written and sha in copied]
-    kept = tuple(str(path) for path, sha in sorted(earlier.items()) if path not in written and sha not in copied)
-    return count, tuple(_remove_stale(sorted(stale), skipped)), kept
+    # stale: a copy, under another type, of a picture this export copied (relabelled since), by its bytes. The
+    # other copies stay, whether an earlier manifest listed them or not (a narrower export's left them out, and a
+    # relabel after it kept the old copy for good: review): outside this export's scope, or their file gone (the
+    # only copy left, perhaps: a narrower --since removed them all: review)
+    stale = [path for copy, sha in written.items() for path in earlier.get(copy.name, ())
+             if path not in written and _earlier_copy_serves(path, sha, folder)]
+    kept = tuple(str(p) for paths in earlier.values() for p in sorted(paths) if p not in written and p not in stale)
+    return count, tuple(_remove_stale(sorted(set(stale)), skipped)), kept
 
 
-def _earlier_copies(folder: Path) -> dict[Path, str]:
-    """The image copies an earlier export into ``folder`` made, by its ``manifest.csv``: rows ``TYPE/<sha8>_NAME``
-    whose ``sha256`` starts with that prefix (copy -> sha256). An image relabelled since (scratch to crack) was copied again under its
-    new type, and the old copy stayed: a training on the folder by its class folders learned it as both. Rows of
-    any other form (a data set's own manifest) are never counted, so nothing but an export's own copies is removed."""
+_COPY_NAME = re.compile(r"[0-9a-f]{8}_.+")
+
+
+def _export_copies(folder: Path) -> dict[str, list[Path]]:
+    """The copies an export into ``folder`` made, by file name: the images in its type folders named
+    ``<first 8 of sha256>_NAME``. Read from the folder, not from its ``manifest.csv``: a narrower export leaves the
+    copies outside its scope in place and out of its manifest. Only a copy whose bytes are a picture the export
+    copies under another type is ever removed (a data set's own file of that form included: the same picture)."""
+    found: dict[str, list[Path]] = {}
     try:
-        with (folder / IMAGEFOLDER_MANIFEST).open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error):
+        types = [Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+    except OSError:
         return {}
-    found: dict[Path, str] = {}
-    for row in rows:
-        path, sha = (row.get("path") or "").replace("\\", "/"), (row.get("sha256") or "").lower()
-        parts = Path(path).parts
-        if len(sha) == 64 and len(parts) == 2 and parts[1].startswith(sha[:8] + "_") and ":" not in parts[0]:
-            copy = folder / parts[0] / parts[1]
-            if copy.parent.resolve().parent == folder.resolve():  # a type folder of this one ("/", "..": not)
-                found[copy] = sha
+    for kind in types:
+        try:
+            names = [e.name for e in os.scandir(kind) if e.is_file(follow_symlinks=False)]
+        except OSError:
+            continue
+        for name in names:
+            if _COPY_NAME.fullmatch(name) and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                found.setdefault(name, []).append(kind / name)
     return found
 
 
@@ -209,11 +230,8 @@ def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]]) -> Iterator
     folder stops torchvision's ImageFolder); one that cannot be removed is listed in ``skipped``."""
     for path in paths:
         try:
-            for spectrum in path.parent.glob(glob.escape(path.stem) + "*"):  # its spectra, copied beside it
-                # (P001_spot2.jdx was copied as <sha8>_P001_spot2.jdx: a "stem.*" look-up left it, and its emptied
-                # type folder, behind: review); a spectrum's suffix only, never another file sharing the name
-                if spectrum != path and spectrum.suffix.lower() in SPECTRUM_SUFFIXES and spectrum.is_file():
-                    spectrum.unlink(missing_ok=True)
+            for spectrum in _beside(path):  # (P001_spot2.jdx, copied as <sha8>_P001_spot2.jdx, stayed: review)
+                spectrum.unlink(missing_ok=True)
             path.unlink(missing_ok=True)
         except OSError as exc:
             skipped.append((str(path), f"an earlier export's copy, which this export does not list, could not be "
