@@ -247,10 +247,11 @@ def monitor_main(argv: list[str]) -> int:
             batch_ids = [repo.batch_by_ref(s, ref) for ref in args.batch]
         monitor = PurityMonitor(engine, MonitorSettings(confidence=args.confidence))
         if args.resume is not None:
-            pause = monitor.resume(args.resume)
-            print(f"resumed auto-judging of {pause.scope} {pause.target}" + (
-                "" if pause.id == args.resume else f" (pause {args.resume}, carried over a recalibration as pause "
-                                                   f"{pause.id})"))
+            pause, *_ = lifted = monitor.resume(args.resume)
+            also = ", ".join(str(p.id) for p in lifted if p.id != args.resume)  # (its carried copies named too)
+            print(f"resumed auto-judging of {pause.scope} {pause.target}" + ("" if not also else f" (pause {args.resume}"
+                  + (" and its carried copy, pause " if pause.id == args.resume else ", carried over a recalibration "
+                     "as pause ") + also + ")"))
         if args.pause is not None:
             from app.settings import who_am_i  # (Qt's settings: loaded only for --by's default)
             pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,

@@ -247,7 +247,7 @@ def test_a_batch_unlike_the_calibration_data_pauses(engine: Engine, tmp_path: Pa
     assert report.batches[0].score == pytest.approx(11 / 40 / 0.05)
     assert store.route(shifted[0]) == ("rejudge", ("batch_drift",))
     assert store.route(store.predicted(record(unknown_score=0.1), cal)) == ("rejudge", ("batch_drift",))
-    resumed = monitor.resume(pause.id)
+    (resumed,) = monitor.resume(pause.id)
     assert resumed.end_reason == "resumed" and store.route(shifted[0]) == ("auto", ())
 
 
@@ -945,7 +945,7 @@ def test_a_carried_pause_owns_the_images_it_paused_and_any_of_its_ids_resumes_it
     assert store.route(new) == ("rejudge", ("purity_paused",))
     monitor.check(VERSION, recal)  # that window's check ends the old pause
     assert store.route(new) == ("rejudge", ("purity_paused",))  # (held_back before: the copy's no more)
-    lifted = monitor.resume(first.id)  # the ticket's id: the copy in force is lifted
+    (lifted,) = monitor.resume(first.id)  # the ticket's id: the copy in force is lifted
     assert lifted.id == copy.id and lifted.end_reason == "resumed"
     assert store.route(new) == ("auto", ()) and monitor.check(VERSION, recal).pauses == ()
     with pytest.raises(ValueError, match="ended already"):
@@ -1020,3 +1020,19 @@ def test_a_recalibration_in_the_same_second_does_not_count_the_old_ones_checks(e
     unsaid = record("crack", route="rejudge", reasons=("spot_check",))  # (no stamp: stored before migration 0004)
     store.judge(store.predicted(unsaid, new), "crack")
     assert monitor.check(VERSION, new).overall.checks == 1  # counted by its time
+
+
+def test_fma_judge_monitor_resume_names_the_carried_copy_it_lifts_too(tmp_path: Path, taxonomy, capsys) -> None:
+    """Resumed by its own id while still in force (no window had checked under the new calibration), the lead's
+    pause took its carried copy with it, and the line named only the one given (review)."""
+    from app.__main__ import main
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
+    leaf = taxonomy.leaves[0]
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", leaf, "--by", "lead"]) == 0
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "1"]) == 0
+    assert (f"resumed auto-judging of leaf {leaf} (pause 1 and its carried copy, pause 2)"
+            in capsys.readouterr().out)

@@ -478,12 +478,12 @@ class PurityMonitor:
             older = [p for p in history if p.ended_at is None and _key_time(p.calibration) < _key_time(key)]
             return [c for p in older if (c := _carry(s, model_version, p, key, history)) is not None]
 
-    def resume(self, pause_id: int) -> PauseRecord:
+    def resume(self, pause_id: int) -> list[PauseRecord]:
         """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery. A lead's
         pause carried over recalibrations (``carried_from``) is one pause: every copy of it in force is lifted,
         whichever id is given (resumed on the old calibration, it came back, unsaid, with the new one; the id on
-        the ticket, ended as recalibrated, was refused as "ended already"; review). Returns the pause lifted, the
-        newest copy where the one named had ended."""
+        the ticket, ended as recalibrated, was refused as "ended already"; review). Returns the pauses lifted, the
+        one named first when it was in force."""
         with session_scope(self.engine) as s:
             named = repo.pause(s, pause_id)
             if named is None:
@@ -501,7 +501,7 @@ class PurityMonitor:
                       if p.id in family and p.ended_at is None]
             if not lifted:  # ended, and no copy in force: said as before
                 repo.end_pause(s, pause_id, "resumed", restore=True)
-            return next((p for p in lifted if p.id == pause_id), lifted[-1])
+            return sorted(lifted, key=lambda p: p.id != pause_id)
 
 
 _CMD_SPECIAL = frozenset(' \t"&()[]{}^=;!\'+,`~%<>|')
