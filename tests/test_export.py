@@ -816,21 +816,25 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
                                          "--status", "accepted,auto"])) == 2
 
 
-def test_an_exports_own_copies_are_read_from_its_type_folders(tmp_path: Path) -> None:
-    """`_export_copies` reads the folder, not its manifest.csv (a narrower export leaves copies out of it): images
-    named <sha8>_NAME in a type folder; nothing else (a lead's own file, a spectrum, a deeper folder, a file at the
-    top) is one."""
-    from app.store.export_files import _export_copies
+def test_only_an_exports_own_copies_inside_its_folder_count_as_earlier_copies(tmp_path: Path) -> None:
+    """`_earlier_copies` reads the export's ledger and an earlier manifest.csv: a row that names a file outside the
+    folder ("/x", "..", a Windows drive) or of another form (a data set's own manifest) is never one to remove
+    (review); a file no export listed (a lead's backup of a type folder, a date-named reference) is none either (a
+    scan of the folder removed a backup: review)."""
+    from app.store.export_files import EXPORT_LEDGER, _earlier_copies
 
-    sha8 = "ab12cd34"
-    for name in (f"scratch/{sha8}_a.png", f"crack/{sha8}_a.png", "scratch/my_reference.png",
-                 f"scratch/{sha8}_a.spot1.jdx", f"scratch/sub/{sha8}_e.png", f"{sha8}_top.png", "scratch/XYZ12345_b.png"):
+    sha = "ab12cd34" + "0" * 56
+    rows = [f"scratch/{sha[:8]}_a.png", f"../{sha[:8]}_b.png", f"/{sha[:8]}_c.png", f"C:/{sha[:8]}_d.png",
+            "scratch/a.png", f"scratch/sub/{sha[:8]}_e.png"]
+    (tmp_path / "manifest.csv").write_text("path,label,sha256\n" + "".join(f"{r},scratch,{sha}\n" for r in rows),
+                                           encoding="utf-8")
+    (tmp_path / EXPORT_LEDGER).write_text(f"path,sha256\ncrack/{sha[:8]}_f.png,{sha}\n..\\{sha[:8]}_g.png,{sha}\n",
+                                          encoding="utf-8")
+    for name in (f"crack_checked/{sha[:8]}_a.png", "crack/20261207_reference.png"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    found = _export_copies(tmp_path)
-    assert {k: sorted(v) for k, v in found.items()} == {
-        f"{sha8}_a.png": [tmp_path / "crack" / f"{sha8}_a.png", tmp_path / "scratch" / f"{sha8}_a.png"]}
-    assert _export_copies(tmp_path / "not there") == {}
+    assert _earlier_copies(tmp_path) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha,
+                                         tmp_path / "crack" / f"{sha[:8]}_f.png": sha}
 
 
 def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path) -> None:
@@ -848,7 +852,7 @@ def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path
     earlier.unlink()  # the source is gone: the earlier copy would serve
     row = export_row(path=str(earlier), sha256=sha, leaf="../outside")
     skipped: list[tuple[str, str]] = []
-    assert list(_copied(iter([row]), folder, skipped, {copy.name: [copy]})) == []
+    assert list(_copied(iter([row]), folder, skipped, {sha: [copy]})) == []
     assert skipped == [(str(earlier), "the type id '../outside' would write outside the export folder")]
     assert not (tmp_path / "outside").exists() and copy.is_file()
 
@@ -859,3 +863,43 @@ def export_row(**fields):
     return ExportRow(**{"label": fields.get("leaf") or "", "leaf_path": "", "status": "corrected", "analyst": "amy",
                         "judged_at": dt.datetime(2026, 12, 7, tzinfo=dt.UTC), "model_version": None,
                         "predicted_leaf": None, **fields})
+
+
+def test_an_imagefolder_export_removes_nothing_it_did_not_make_nor_the_last_spectra(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """Review of a folder scan: a lead's backup of a type folder inside the export (`crack_checked/`) was taken for
+    earlier copies and removed; and an earlier copy standing in for a gone source was removed with its spectra when
+    they could not be copied to the new type (the only ones left)."""
+    from app.store import export_files
+    from app.store.export_files import write_imagefolder
+    from models.hashing import file_sha256
+
+    out = tmp_path / "tree"
+    sources = [write_image(tmp_path / "src" / f"P00{i}.png", seed=i) for i in range(2)]
+    rows = [export_row(path=str(p), sha256=file_sha256(p), leaf="crack") for p in sources]
+    assert write_imagefolder(iter(rows), out, [])[0] == 2
+    shutil.copytree(out / "crack", out / "crack_checked")  # the lead's backup
+    count, removed, kept = write_imagefolder(iter(rows), out, [])
+    assert (count, removed, kept) == (2, (), ()) and len(list((out / "crack_checked").glob("*.png"))) == 2
+    # P000's file gone, relabelled to dent, its spectra not copyable (a full disk): the crack copy stays
+    old = out / "crack" / f"{rows[0].sha256[:8]}_P000.png"
+    (old.parent / f"{old.stem}.spot1.jdx").write_text("##TITLE=P000\n")
+    sources[0].unlink()
+    real = shutil.copyfile
+
+    def full_disk(src, dst, *a, **k):
+        if str(dst).endswith(".jdx"):
+            raise OSError(28, "No space left on device")
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(export_files.shutil, "copyfile", full_disk)
+    skipped: list[tuple[str, str]] = []
+    count, removed, kept = write_imagefolder(iter([replace(rows[0], leaf="dent"), rows[1]]), out, skipped)
+    assert count == 2 and removed == () and str(old) in kept
+    assert old.is_file() and (old.parent / f"{old.stem}.spot1.jdx").is_file()
+    assert skipped == [(str(old.parent / f"{old.stem}.spot1.jdx"),
+                        "spectrum not copied (its image was): No space left on device")]
+    assert (out / "dent" / old.name).is_file()
+    monkeypatch.setattr(export_files.shutil, "copyfile", real)  # room again: the next export moves it whole
+    count, removed, kept = write_imagefolder(iter([replace(rows[0], leaf="dent"), rows[1]]), out, [])
+    assert removed == (str(old),) and (out / "dent" / f"{old.stem}.spot1.jdx").is_file() and not old.exists()

@@ -951,6 +951,13 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     view.accept_selected()
     assert view.status_label.text() == ("Nothing accepted: Enter does not put the model's call over your own "
                                         "decisions; C or U change them")
+    waits = dataclasses.replace(own, image_id=97, state="rejudge", judged_by=None, judged_leaf=None)
+    view._to_judge = lambda: ([waits, own], 0, 0)  # beside an image that waits: that one is accepted, and the line
+    judged: list[dict] = []  # says the other was left as gina judged it (not "select only those to judge them")
+    monkeypatch.setattr(view, "_judge", lambda _action, *_a, **k: judged.append(k))
+    view.accept_selected()
+    assert [k["kept"] for k in judged] == [0] and view._theirs_kept == [own]
+    view._theirs_kept = []
 
 
 @needs_qt

@@ -4,14 +4,14 @@ the notes' ``notes.csv``); and the check of where they go. No database here."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-import glob
+import csv
 import hashlib
 import json
 import os
-import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
-from models.imageio import IMAGE_SUFFIXES
 from models.spectra.reading import SPECTRUM_SUFFIXES
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
@@ -61,10 +60,14 @@ def write_json(rows: Iterator[ExportRow], out: Path) -> int:
 
 
 def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-            earlier: Mapping[str, list[Path]] | None = None) -> Iterator[ExportRow]:
+            earlier: Mapping[str, list[Path]] | None = None, beside: _Spectra | None = None,
+            keep: set[Path] | None = None) -> Iterator[ExportRow]:
     """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy. ``earlier``:
-    an earlier export's copies by file name (:func:`_export_copies`); one of the judged picture stands in for a
-    source file gone since (a share away), with its spectra."""
+    sha256 -> an earlier export's copies (:func:`_earlier_copies`); one of them stands in for a source file gone
+    since (a share away), copied to the image's type with its spectra. An earlier copy whose spectra could not all
+    be copied goes into ``keep``: never removed as stale (they are perhaps the only ones left: review)."""
+    beside = beside if beside is not None else _Spectra()
+    keep = keep if keep is not None else set()
     for row in rows:
         source = Path(row.path)
         target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
@@ -72,19 +75,33 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
             continue  # (checked first: an earlier copy moved to it was written outside: review)
         if row.path and not source.is_file():
-            # its file gone since: an earlier copy serves, copied to its type's folder with its spectra (relabelled
-            # since, it stayed under the old type for good; its spectra went with the old copy: reviews), checked
-            # by its bytes; the old copy goes as stale once the export is written
-            served = next((c for c in sorted((earlier or {}).get(target.name, ()), key=lambda c: c != target)
-                           if _earlier_copy_serves(c, row.sha256, folder)), None)
+            # its file gone since: an earlier copy serves, checked by its bytes, copied to its type's folder with its
+            # spectra (relabelled since, it stayed under the old type for good; its spectra went with the old copy:
+            # reviews); the old copy goes as stale once the export is written
+            serving = [c for c in sorted((earlier or {}).get(row.sha256, ()), key=lambda c: c != target)
+                       if _earlier_copy_serves(c, row.sha256, folder)]
+            served = serving[0] if serving else None
             if served is not None and served != target:
-                make_folder(target.parent)
-                with contextlib.suppress(OSError):
-                    if _copy_checked(served, target, row.sha256):
-                        for spectrum in _beside(served):
-                            shutil.copyfile(spectrum, target.with_name(target.stem + spectrum.name[len(served.stem):]))
-            if served is not None and target.is_file():
-                yield replace(row, path=str(target), spectra=tuple(map(str, _beside(target))))
+                try:
+                    make_folder(target.parent)
+                    _copy_checked(served, target, row.sha256)
+                except OSError as exc:
+                    skipped.append((row.path, f"its file is gone and its earlier copy could not be copied: "
+                                              f"{exc.strerror or exc}"))
+                    keep.add(served)
+                    continue
+            for other in (c for c in serving if c != target):  # (to be removed as stale: their spectra come along)
+                for spectrum in beside.beside(other):
+                    copy = target.with_name(target.stem + spectrum.name[len(other.stem):])
+                    try:
+                        if not copy.is_file():
+                            shutil.copyfile(spectrum, copy)
+                            beside.add(copy)
+                    except OSError as exc:
+                        skipped.append((str(spectrum), f"spectrum not copied (its image was): {exc.strerror or exc}"))
+                        keep.add(other)
+            if served is not None:
+                yield replace(row, path=str(target), spectra=tuple(map(str, beside.beside(target))))
                 continue
         if not row.path or not source.is_file():
             skipped.append((row.path, "missing file: cannot copy"))
@@ -101,14 +118,40 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
         yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
 
 
-def _beside(copy: Path) -> list[Path]:
-    """The spectra copied beside an export's copy (``<sha8>_P001.spot2.jdx``, ``<sha8>_P001_spot2.jdx`` beside
-    ``<sha8>_P001.png``): its name's start and a spectrum's suffix, never another file sharing the name."""
-    try:
-        return sorted(p for p in copy.parent.glob(glob.escape(copy.stem) + "*")
-                      if p != copy and p.suffix.lower() in SPECTRUM_SUFFIXES and p.is_file())
-    except OSError:
-        return []
+class _Spectra:
+    """The spectra copied beside an export's copies (``<sha8>_P001.spot2.jdx``, ``<sha8>_P001_spot2.jdx`` beside
+    ``<sha8>_P001.png``: the name's start and a spectrum's suffix, never another file sharing the name), each type
+    folder listed once (a look-up per image listed the folder for each: an export whose sources were all gone took
+    14 s for 4,000 copies, review)."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, list[str]] = {}
+
+    def _listed(self, where: Path) -> list[str]:
+        if where not in self._names:
+            try:
+                self._names[where] = sorted(e.name for e in os.scandir(where)
+                                            if Path(e.name).suffix.lower() in SPECTRUM_SUFFIXES and e.is_file())
+            except OSError:
+                self._names[where] = []
+        return self._names[where]
+
+    def beside(self, copy: Path) -> list[Path]:
+        names = self._listed(copy.parent)
+        found, i = [], bisect.bisect_left(names, copy.stem)
+        while i < len(names) and names[i].startswith(copy.stem):
+            found.append(copy.parent / names[i])
+            i += 1
+        return found
+
+    def add(self, spectrum: Path) -> None:
+        names = self._listed(spectrum.parent)
+        if spectrum.name not in names:
+            bisect.insort(names, spectrum.name)
+
+    def remove(self, spectrum: Path) -> None:
+        with contextlib.suppress(ValueError):
+            self._listed(spectrum.parent).remove(spectrum.name)
 
 
 def _earlier_copy_serves(target: Path, sha256: str, folder: Path) -> bool:
@@ -165,19 +208,31 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
         yield str(copy)
 
 
+EXPORT_LEDGER = ".fma-export-copies.csv"
+"""Every copy the exports into an imagefolder made that is still there (``path,sha256``), kept by each export: its
+own and the earlier ones it leaves. A narrower export leaves copies out of its ``manifest.csv``; read from the
+manifest alone, such a copy stayed under its old type for good once its image was relabelled (review). Only a copy
+listed here or in the manifest is ever removed: never a file the export did not make (a scan of the folder took a
+lead's backup of a type folder for copies, and removed it: review)."""
+
+
 def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
                        spectra: bool = False) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
-    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``, and remove
-    the copies an earlier export there made of the images this one copied under another type (relabelled since:
-    :func:`_export_copies`).
+    """Copy the images (:func:`_copied`), write ``manifest.csv``, the notes' sidecar ``notes.csv`` and the ledger
+    (:data:`EXPORT_LEDGER`), and remove the copies an earlier export there made of the images this one copied under
+    another type (relabelled since: :func:`_earlier_copies`).
 
     Returns:
         ``(rows exported, paths of the earlier copies removed, paths of the earlier copies this export does not
         list and left in place)``: outside its scope, or their file gone since.
     """
     notes: list[tuple[str, str]] = []
-    earlier = _export_copies(folder)
+    earlier = _earlier_copies(folder)
+    by_sha: dict[str, list[Path]] = {}
+    for path, sha in earlier.items():
+        by_sha.setdefault(sha, []).append(path)
     written: dict[Path, str] = {}
+    beside, keep = _Spectra(), set()
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
@@ -186,52 +241,63 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = write_csv(noted(_copied(rows, folder, skipped, earlier)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep)), folder / IMAGEFOLDER_MANIFEST,
+                      spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    # stale: a copy, under another type, of a picture this export copied (relabelled since), by its bytes. The
-    # other copies stay, whether an earlier manifest listed them or not (a narrower export's left them out, and a
-    # relabel after it kept the old copy for good: review): outside this export's scope, or their file gone (the
-    # only copy left, perhaps: a narrower --since removed them all: review)
-    stale = [path for copy, sha in written.items() for path in earlier.get(copy.name, ())
-             if path not in written and _earlier_copy_serves(path, sha, folder)]
-    kept = tuple(str(p) for paths in earlier.values() for p in sorted(paths) if p not in written and p not in stale)
-    return count, tuple(_remove_stale(sorted(set(stale)), skipped)), kept
+    # stale: an earlier copy of a picture this export copied elsewhere (relabelled since), still holding it. The
+    # others stay: outside this export's scope, or their file gone (perhaps the only copy left: a narrower --since
+    # removed them all: review)
+    copies = {sha: path for path, sha in written.items()}
+    stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
+             and _earlier_copy_serves(p, sha, folder)}
+    removed = tuple(_remove_stale(sorted(stale), skipped, beside, lambda p: copies[earlier[p]].is_file()))
+    gone = set(removed)
+    kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]
+    with replacing(folder / EXPORT_LEDGER) as handle:
+        ledger = CsvWriter(handle)
+        ledger.writerow(("path", "sha256"))
+        ledger.writerows((p.relative_to(folder).as_posix(), sha) for p, sha in
+                         sorted([*written.items(), *((p, earlier[p]) for p in kept)]))
+    return count, removed, tuple(map(str, kept))
 
 
-_COPY_NAME = re.compile(r"[0-9a-f]{8}_.+")
-
-
-def _export_copies(folder: Path) -> dict[str, list[Path]]:
-    """The copies an export into ``folder`` made, by file name: the images in its type folders named
-    ``<first 8 of sha256>_NAME``. Read from the folder, not from its ``manifest.csv``: a narrower export leaves the
-    copies outside its scope in place and out of its manifest. Only a copy whose bytes are a picture the export
-    copies under another type is ever removed (a data set's own file of that form included: the same picture)."""
-    found: dict[str, list[Path]] = {}
-    try:
-        types = [Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return {}
-    for kind in types:
+def _earlier_copies(folder: Path) -> dict[Path, str]:
+    """The image copies earlier exports into ``folder`` made (copy -> sha256), by its ledger
+    (:data:`EXPORT_LEDGER`) and its ``manifest.csv``: rows ``TYPE/<sha8>_NAME`` whose ``sha256`` starts with that
+    prefix, in a type folder of this one. Rows of any other form (a data set's own manifest) are never counted, so
+    nothing but an export's own copies is ever removed."""
+    found: dict[Path, str] = {}
+    for name in (IMAGEFOLDER_MANIFEST, EXPORT_LEDGER):
         try:
-            names = [e.name for e in os.scandir(kind) if e.is_file(follow_symlinks=False)]
-        except OSError:
+            with (folder / name).open(encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error):
             continue
-        for name in names:
-            if _COPY_NAME.fullmatch(name) and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                found.setdefault(name, []).append(kind / name)
+        for row in rows:
+            path, sha = (row.get("path") or "").replace("\\", "/"), (row.get("sha256") or "").lower()
+            parts = Path(path).parts
+            if len(sha) == 64 and len(parts) == 2 and parts[1].startswith(sha[:8] + "_") and ":" not in parts[0]:
+                copy = folder / parts[0] / parts[1]
+                if copy.parent.resolve().parent == folder.resolve():  # a type folder of this one ("/", "..": not)
+                    found[copy] = sha
     return found
 
 
-def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]]) -> Iterator[str]:
+def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]], beside: _Spectra,
+                  superseded: Callable[[Path], bool]) -> Iterator[str]:
     """Remove each earlier copy, the spectra copied beside it, and its type's folder once empty (an empty class
-    folder stops torchvision's ImageFolder); one that cannot be removed is listed in ``skipped``."""
+    folder stops torchvision's ImageFolder), while ``superseded(copy)`` (this export's copy of it is there: another
+    export into the folder at once may have removed it); one that cannot be removed is listed in ``skipped``."""
     for path in paths:
+        if not superseded(path):
+            continue
         try:
-            for spectrum in _beside(path):  # (P001_spot2.jdx, copied as <sha8>_P001_spot2.jdx, stayed: review)
+            for spectrum in beside.beside(path):  # (P001_spot2.jdx, copied as <sha8>_P001_spot2.jdx, stayed: review)
                 spectrum.unlink(missing_ok=True)
+                beside.remove(spectrum)
             path.unlink(missing_ok=True)
         except OSError as exc:
             skipped.append((str(path), f"an earlier export's copy, which this export does not list, could not be "

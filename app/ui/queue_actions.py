@@ -276,8 +276,8 @@ class QueueActions:
             return self._refused(rows, QCoreApplication.translate(
                 "Queue", "Nothing accepted: Enter does not put the model's call over your own decisions; C or U "
                          "change them"))
-        rows, kept = [r for r in rows if r not in mine], kept + len(mine)
-        rows = self._over_colleagues(rows, lambda r: r.predicted_set)  # (each its own predicted types)
+        rows = self._over_colleagues([r for r in rows if r not in mine], lambda r: r.predicted_set)  # (each its own)
+        self._theirs_kept = [*self._theirs_kept, *mine]  # "2 left as gina judged them" (not "select only those")
         if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
