@@ -888,7 +888,8 @@ def test_an_imagefolder_export_removes_nothing_it_did_not_make_nor_the_last_spec
     real = shutil.copyfile
 
     def full_disk(src, dst, *a, **k):
-        if str(dst).endswith(".jdx"):
+        if ".jdx" in Path(dst).name:  # a part written, then the disk is full (the part was taken for the whole)
+            Path(dst).write_text("##TITLE=P0")
             raise OSError(28, "No space left on device")
         return real(src, dst, *a, **k)
 
@@ -899,7 +900,63 @@ def test_an_imagefolder_export_removes_nothing_it_did_not_make_nor_the_last_spec
     assert old.is_file() and (old.parent / f"{old.stem}.spot1.jdx").is_file()
     assert skipped == [(str(old.parent / f"{old.stem}.spot1.jdx"),
                         "spectrum not copied (its image was): No space left on device")]
-    assert (out / "dent" / old.name).is_file()
+    assert (out / "dent" / old.name).is_file() and not list((out / "dent").glob("*.jdx*"))
+    again: list[tuple[str, str]] = []  # still full: the crack copy and its spectrum stay
+    assert write_imagefolder(iter([replace(rows[0], leaf="dent"), rows[1]]), out, again)[1] == ()
+    assert (old.parent / f"{old.stem}.spot1.jdx").read_text() == "##TITLE=P000\n" and len(again) == 1
     monkeypatch.setattr(export_files.shutil, "copyfile", real)  # room again: the next export moves it whole
     count, removed, kept = write_imagefolder(iter([replace(rows[0], leaf="dent"), rows[1]]), out, [])
     assert removed == (str(old),) and (out / "dent" / f"{old.stem}.spot1.jdx").is_file() and not old.exists()
+
+
+def test_an_imagefolder_export_keeps_the_spectra_and_copies_a_ledger_knows(tmp_path: Path, monkeypatch) -> None:
+    """Review of the ledger: removing P001's old copy took the spectra of the new P001_rework beside it; a spectrum
+    whose file was gone was lost with the old copy it was beside; an export stopped midway wrote no ledger, and its
+    copies were lost track of; a ledger row reaching this export's copy through a folder link removed it."""
+    from app.store import export_files
+    from app.store.export_files import EXPORT_LEDGER, write_imagefolder
+    from models.hashing import file_sha256
+
+    out, src = tmp_path / "tree", tmp_path / "src"
+    p1 = write_image(src / "P001.png", seed=1)
+    (src / "P001.spot1.jdx").write_text("##TITLE=P001\n")
+    row = export_row(path=str(p1), sha256=file_sha256(p1), leaf="scratch", spectra=(str(src / "P001.spot1.jdx"),))
+    write_imagefolder(iter([row]), out, [])
+    old = out / "scratch" / f"{row.sha256[:8]}_P001.png"
+    # the same picture renamed P001_rework (its spectrum too), its first file gone: one copy and spectrum left
+    renamed = src / "P001_rework.png"
+    p1.rename(renamed)
+    (src / "P001.spot1.jdx").rename(src / "P001_rework.spot1.jdx")
+    moved = replace(row, path=str(renamed), spectra=(str(src / "P001_rework.spot1.jdx"),))
+    _count, removed, _kept = write_imagefolder(iter([moved]), out, [])
+    new = out / "scratch" / f"{row.sha256[:8]}_P001_rework.png"
+    assert removed == (str(old),) and new.is_file()
+    assert (new.parent / f"{new.stem}.spot1.jdx").read_text() == "##TITLE=P001\n"  # (it went with the old copy)
+    # relabelled, its spectrum's file gone: the copy under the old type keeps the only spectrum left
+    (src / "P001_rework.spot1.jdx").unlink()
+    skipped: list[tuple[str, str]] = []
+    _count, removed, kept = write_imagefolder(iter([replace(moved, leaf="dent")]), out, skipped)
+    assert removed == () and str(new) in kept and (new.parent / f"{new.stem}.spot1.jdx").is_file()
+    assert [why for _p, why in skipped] == ["spectrum not copied (its image was): No such file or directory"]
+    # a ledger row reaching the dent copy through a folder link is not taken for a stale copy of it
+    (out / "dent_link").symlink_to(out / "dent", target_is_directory=True)
+    with (out / EXPORT_LEDGER).open("a", encoding="utf-8") as ledger:
+        ledger.write(f"dent_link/{new.name},{row.sha256}\n")
+    renamed.unlink()  # (its file gone: the earlier copies stand in)
+    _count, removed, _kept = write_imagefolder(iter([replace(moved, leaf="dent")]), out, [])
+    assert (out / "dent" / new.name).is_file() and str(out / "dent_link" / new.name) not in removed
+    # an export stopped midway (a type folder that cannot be made) still writes the ledger: its copies are known
+    (out / "dent_link").unlink()
+    p2 = write_image(src / "P002.png", seed=2)
+    second = export_row(path=str(p2), sha256=file_sha256(p2), leaf="crack")
+    real = export_files.make_folder
+    monkeypatch.setattr(export_files, "make_folder",
+                        lambda f: (_ for _ in ()).throw(PermissionError(13, "Permission denied")) if f.name == "fiber"
+                        else real(f))
+    p3 = write_image(src / "P003.png", seed=3)
+    with pytest.raises(PermissionError):
+        write_imagefolder(iter([second, export_row(path=str(p3), sha256=file_sha256(p3), leaf="fiber")]), out, [])
+    monkeypatch.setattr(export_files, "make_folder", real)
+    assert f"crack/{second.sha256[:8]}_P002.png" in (out / EXPORT_LEDGER).read_text()
+    _count, removed, _kept = write_imagefolder(iter([replace(second, leaf="fiber")]), out, [])
+    assert removed == (str(out / "crack" / f"{second.sha256[:8]}_P002.png"),)  # (it stayed under crack for good)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import csv
+import filecmp
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.hashing import CHUNK, file_sha256
+from models.imageio import IMAGE_SUFFIXES
 from models.spectra.reading import SPECTRUM_SUFFIXES
 
 IMAGEFOLDER_MANIFEST = "manifest.csv"
@@ -85,6 +87,7 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
                 try:
                     make_folder(target.parent)
                     _copy_checked(served, target, row.sha256)
+                    beside.add_image(target)
                 except OSError as exc:
                     skipped.append((row.path, f"its file is gone and its earlier copy could not be copied: "
                                               f"{exc.strerror or exc}"))
@@ -94,9 +97,8 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
                 for spectrum in beside.beside(other):
                     copy = target.with_name(target.stem + spectrum.name[len(other.stem):])
                     try:
-                        if not copy.is_file():
-                            shutil.copyfile(spectrum, copy)
-                            beside.add(copy)
+                        _copy_whole(spectrum, copy)
+                        beside.add(copy)
                     except OSError as exc:
                         skipped.append((str(spectrum), f"spectrum not copied (its image was): {exc.strerror or exc}"))
                         keep.add(other)
@@ -115,43 +117,85 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
         if not same:
             skipped.append((row.path, REPLACED_REASON))
             continue
-        yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
+        failed = len(skipped)
+        copied = tuple(_copied_spectra(row, source, target, skipped))
+        if len(skipped) > failed:  # a spectrum's file gone: the earlier copies keep theirs (the only ones left: review)
+            keep.update((earlier or {}).get(row.sha256, ()))
+        yield replace(row, path=str(target), spectra=copied)
 
 
 class _Spectra:
     """The spectra copied beside an export's copies (``<sha8>_P001.spot2.jdx``, ``<sha8>_P001_spot2.jdx`` beside
-    ``<sha8>_P001.png``: the name's start and a spectrum's suffix, never another file sharing the name), each type
-    folder listed once (a look-up per image listed the folder for each: an export whose sources were all gone took
-    14 s for 4,000 copies, review)."""
+    ``<sha8>_P001.png``: the name's start and a spectrum's suffix, never another file sharing the name; of two
+    images whose names start alike, ``P001`` and ``P001_rework``, the longer one's: removing the first took the
+    second's, review), each type folder listed once (a look-up per image listed the folder for each: an export
+    whose sources were all gone took 14 s for 4,000 copies, review)."""
 
     def __init__(self) -> None:
-        self._names: dict[Path, list[str]] = {}
+        self._names: dict[Path, tuple[list[str], list[str]]] = {}
 
-    def _listed(self, where: Path) -> list[str]:
+    def _listed(self, where: Path) -> tuple[list[str], list[str]]:
+        """The folder's spectra and its images' stems, each sorted."""
         if where not in self._names:
+            spectra, stems = [], []
             try:
-                self._names[where] = sorted(e.name for e in os.scandir(where)
-                                            if Path(e.name).suffix.lower() in SPECTRUM_SUFFIXES and e.is_file())
+                for entry in os.scandir(where):
+                    suffix = Path(entry.name).suffix.lower()
+                    if suffix in SPECTRUM_SUFFIXES and entry.is_file():
+                        spectra.append(entry.name)
+                    elif suffix in IMAGE_SUFFIXES:
+                        stems.append(Path(entry.name).stem)
             except OSError:
-                self._names[where] = []
+                pass
+            self._names[where] = (sorted(spectra), sorted(stems))
         return self._names[where]
 
+    def fresh(self) -> None:
+        """Forget the listings (the folders were written since)."""
+        self._names.clear()
+
     def beside(self, copy: Path) -> list[Path]:
-        names = self._listed(copy.parent)
+        names, stems = self._listed(copy.parent)
+        longer, j = [], bisect.bisect_right(stems, copy.stem)  # (the stems it starts, sorted after it)
+        while j < len(stems) and stems[j].startswith(copy.stem):
+            longer.append(stems[j])
+            j += 1
         found, i = [], bisect.bisect_left(names, copy.stem)
         while i < len(names) and names[i].startswith(copy.stem):
-            found.append(copy.parent / names[i])
+            if not any(names[i].startswith(s) for s in longer):
+                found.append(copy.parent / names[i])
             i += 1
         return found
 
     def add(self, spectrum: Path) -> None:
-        names = self._listed(spectrum.parent)
-        if spectrum.name not in names:
-            bisect.insort(names, spectrum.name)
+        _insert(self._listed(spectrum.parent)[0], spectrum.name)
+
+    def add_image(self, copy: Path) -> None:
+        _insert(self._listed(copy.parent)[1], copy.stem)
 
     def remove(self, spectrum: Path) -> None:
         with contextlib.suppress(ValueError):
-            self._listed(spectrum.parent).remove(spectrum.name)
+            self._listed(spectrum.parent)[0].remove(spectrum.name)
+
+
+def _insert(names: list[str], name: str) -> None:
+    """``name`` into the sorted list ``names``, once."""
+    i = bisect.bisect_left(names, name)
+    if i == len(names) or names[i] != name:
+        names.insert(i, name)
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """Copy a spectrum through a file beside ``target`` put in its place once whole (a full disk left a part of it
+    under the name, taken for the whole the next time: review); one there with the same bytes is left."""
+    if target.is_file() and filecmp.cmp(source, target, shallow=False):
+        return
+    part = target.with_name(f".{target.name}.part-{os.getpid()}")
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _earlier_copy_serves(target: Path, sha256: str, folder: Path) -> bool:
@@ -201,7 +245,7 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
         tail = name[len(source.stem):] if name.lower().startswith(source.stem.lower()) else "." + name
         copy = target.with_name(target.stem + tail)
         try:
-            shutil.copyfile(spectrum, copy)
+            _copy_whole(spectrum, copy)
         except OSError as exc:
             skipped.append((str(spectrum), f"spectrum not copied (its image was): {exc.strerror or exc}"))
             continue
@@ -241,27 +285,42 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep)), folder / IMAGEFOLDER_MANIFEST,
-                      spectra)
-    with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
-        writer = CsvWriter(handle)
-        writer.writerow(("path", "note"))
-        writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
-    # stale: an earlier copy of a picture this export copied elsewhere (relabelled since), still holding it. The
-    # others stay: outside this export's scope, or their file gone (perhaps the only copy left: a narrower --since
-    # removed them all: review)
-    copies = {sha: path for path, sha in written.items()}
-    stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
-             and _earlier_copy_serves(p, sha, folder)}
-    removed = tuple(_remove_stale(sorted(stale), skipped, beside, lambda p: copies[earlier[p]].is_file()))
-    gone = set(removed)
-    kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]
-    with replacing(folder / EXPORT_LEDGER) as handle:
-        ledger = CsvWriter(handle)
-        ledger.writerow(("path", "sha256"))
-        ledger.writerows((p.relative_to(folder).as_posix(), sha) for p, sha in
-                         sorted([*written.items(), *((p, earlier[p]) for p in kept)]))
+    removed: tuple[str, ...] = ()
+    try:
+        count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep)),
+                          folder / IMAGEFOLDER_MANIFEST, spectra)
+        with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
+            writer = CsvWriter(handle)
+            writer.writerow(("path", "note"))
+            writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
+        # stale: an earlier copy of a picture this export copied elsewhere (relabelled since), still holding it,
+        # and not the same file by another path (a folder link, a name differing in case: the export removed its
+        # own copy, review). The others stay: outside this export's scope, or their file gone (perhaps the only
+        # copy left: a narrower --since removed them all: review)
+        copies = {sha: path for path, sha in written.items()}
+        ours = {_file_id(p) for p in written}
+        stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
+                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder)}
+        beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
+        removed = tuple(_remove_stale(sorted(stale), skipped, beside, lambda p: copies[earlier[p]].is_file()))
+    finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review)
+        gone = set(removed)
+        kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]
+        with replacing(folder / EXPORT_LEDGER) as handle:
+            ledger = CsvWriter(handle)
+            ledger.writerow(("path", "sha256"))
+            ledger.writerows((p.relative_to(folder).as_posix(), sha) for p, sha in
+                             sorted([*written.items(), *((p, earlier[p]) for p in kept)]))
     return count, removed, tuple(map(str, kept))
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The file ``path`` names, whatever the path to it (device and inode); None when it cannot be read."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _earlier_copies(folder: Path) -> dict[Path, str]:
