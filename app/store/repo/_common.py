@@ -5,6 +5,7 @@ the "current judgment" subquery, and the ORM row -> record converters (only reco
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import os
 import re
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -186,3 +187,12 @@ def _batch_summary(row: Batch, counts: Mapping[str | None, int] | None = None) -
         unknown=counts.get("unknown", 0),
     )
 
+
+def advisory_lock(session: Session, name: str) -> None:
+    """Hold a transaction-scoped advisory lock keyed by ``name`` on PostgreSQL (``pg_advisory_xact_lock``), so
+    that two processes' find-then-write on one thing run one after the other; nothing on SQLite, whose write
+    transactions are exclusive already."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"fma-judge {name}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, or_, select, text, update
+from sqlalchemy import Select, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from app.store.repo._common import (
     _current_ids,
     _path_text,
     _require_text,
+    advisory_lock,
     newest_and_decided,
     normalize_folder,
 )
@@ -316,10 +316,7 @@ def folder_batch(session: Session, folder: str | os.PathLike[str], *, recursive:
     Two processes opening one folder at once get one batch: on PostgreSQL the find and the create run under a
     transaction-scoped advisory lock keyed by the folder; on SQLite write transactions are already exclusive.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.sha256(f"fma-judge folder {normalize_folder(folder)}".encode()).digest()
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    advisory_lock(session, f"folder {normalize_folder(folder)}")
     existing = find_batches_by_folder(session, folder)
     if existing:
         found = existing[0]

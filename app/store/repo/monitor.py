@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, text, true, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from app.store.records import (
@@ -25,7 +24,7 @@ from app.store.records import (
     PredictionRecord,
     SpotCheck,
 )
-from app.store.repo._common import _chunks, _current_ids
+from app.store.repo._common import _chunks, _current_ids, advisory_lock
 from app.store.repo.judgments import current_judgments
 from app.store.repo.predictions import _model_version_row
 from app.store.schema import (
@@ -98,10 +97,7 @@ def lock_pauses(session: Session, model_version: str) -> None:
     carry-over, a pause, a resume): on PostgreSQL a transaction-scoped advisory lock keyed by the version; SQLite's
     write transactions are exclusive already. Two windows checking at once after a recalibration both carried the
     lead's pause, and resuming the id printed left the other copy in force (review)."""
-    if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.sha256(f"fma-judge pauses {model_version}".encode()).digest()
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    advisory_lock(session, f"pauses {model_version}")
 
 
 def pauses(session: Session, model_version: str, *, active: bool = True) -> list[PauseRecord]:
