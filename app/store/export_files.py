@@ -63,7 +63,7 @@ def write_json(rows: Iterator[ExportRow], out: Path) -> int:
 
 def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
             earlier: Mapping[str, list[Path]] | None = None, beside: _Spectra | None = None,
-            keep: set[Path] | None = None) -> Iterator[ExportRow]:
+            keep: set[Path] | None = None, hashes: dict[Path, str] | None = None) -> Iterator[ExportRow]:
     """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy. ``earlier``:
     sha256 -> an earlier export's copies (:func:`_earlier_copies`); one of them stands in for a source file gone
     since (a share away), copied to the image's type with its spectra. An earlier copy whose spectra could not all
@@ -81,7 +81,7 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             # spectra (relabelled since, it stayed under the old type for good; its spectra went with the old copy:
             # reviews); the old copy goes as stale once the export is written
             serving = [c for c in sorted((earlier or {}).get(row.sha256, ()), key=lambda c: c != target)
-                       if _earlier_copy_serves(c, row.sha256, folder)]
+                       if _earlier_copy_serves(c, row.sha256, folder, hashes)]
             served = serving[0] if serving else None
             if served is not None and served != target:
                 try:
@@ -198,11 +198,19 @@ def _copy_whole(source: Path, target: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def _earlier_copy_serves(target: Path, sha256: str, folder: Path) -> bool:
-    """Whether an earlier export's copy of the judged picture is at ``target`` (inside ``folder``), by its bytes."""
+def _earlier_copy_serves(target: Path, sha256: str, folder: Path, hashes: dict[Path, str] | None = None) -> bool:
+    """Whether an earlier export's copy of the judged picture is at ``target`` (inside ``folder``), by its bytes;
+    ``hashes`` keeps each file's sha256 for the export's next question about it (a copy that served a gone source
+    was read again when it was found stale: review)."""
     try:
-        return bool(sha256) and target.resolve().is_relative_to(folder.resolve()) and target.is_file() and \
-            file_sha256(target) == sha256
+        if not (sha256 and target.resolve().is_relative_to(folder.resolve()) and target.is_file()):
+            return False
+        digest = hashes.get(target) if hashes is not None else None
+        if digest is None:
+            digest = file_sha256(target)
+            if hashes is not None:
+                hashes[target] = digest
+        return digest == sha256
     except OSError:
         return False
 
@@ -276,7 +284,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
     for path, sha in earlier.items():
         by_sha.setdefault(sha, []).append(path)
     written: dict[Path, str] = {}
-    beside, keep = _Spectra(), set()
+    beside, keep, hashes = _Spectra(), set(), {}
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
@@ -287,7 +295,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
 
     removed: tuple[str, ...] = ()
     try:
-        count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep)),
+        count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep, hashes)),
                           folder / IMAGEFOLDER_MANIFEST, spectra)
         with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
             writer = CsvWriter(handle)
@@ -300,7 +308,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
         copies = {sha: path for path, sha in written.items()}
         ours = {_file_id(p) for p in written}
         stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
-                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder)}
+                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
         removed = tuple(_remove_stale(sorted(stale), skipped, beside, lambda p: copies[earlier[p]].is_file()))
     finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review)
