@@ -364,6 +364,16 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
             assert len(repo.judgment_history(s, image_id)) == 3
         assert "replaced" not in win.statusBar().currentMessage()
         win.select(win.presenter.row_of(image_id))
+        wait_on_screen(qtbot, win)
+        called = win.presenter.current_item.prediction.predicted_set
+        assert win.presenter.current_item.judgment.labels == called  # (1 is the model's call)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted already: another identical row and undo step each time
+        with session_scope(engine, action="read") as s:
+            assert len(repo.judgment_history(s, image_id)) == 3
+        name = win.presenter.name(called[0])
+        assert win.statusBar().currentMessage() == f"img_0.png is judged so already ({name}): nothing new was saved."
+        assert win.presenter.row_of(image_id) != win.current  # on to the next open one
+        win.select(win.presenter.row_of(image_id))
         with session_scope(engine) as s:  # a colleague judged it meanwhile: nothing replaced, nothing said of it
             repo.record_judgment(s, image_id=image_id, leaf=None, action="unknown", analyst="bob")
         wait_on_screen(qtbot, win)

@@ -960,3 +960,61 @@ def test_an_imagefolder_export_keeps_the_spectra_and_copies_a_ledger_knows(tmp_p
     assert f"crack/{second.sha256[:8]}_P002.png" in (out / EXPORT_LEDGER).read_text()
     _count, removed, _kept = write_imagefolder(iter([replace(second, leaf="fiber")]), out, [])
     assert removed == (str(out / "crack" / f"{second.sha256[:8]}_P002.png"),)  # (it stayed under crack for good)
+
+
+def test_a_second_imagefolder_export_into_the_folder_at_once_is_refused_and_a_dead_ones_lock_taken_over(
+        tmp_path: Path, monkeypatch) -> None:
+    """Two exports into one folder at once each removed the copies their relabelled images left under an old type,
+    and racing on an image whose source is gone could remove each other's only copy (review): the second is refused,
+    saying who exports there since when; a lock an export that died left behind stops no one for good; the lock is
+    gone once an export ends, finished or stopped."""
+    import os
+    import threading
+
+    from app.store import export_files, export_lock
+    from app.store.export_files import write_imagefolder
+    from app.store.export_lock import EXPORT_LOCK
+    from models.hashing import file_sha256
+
+    out = tmp_path / "tree"
+    sources = [write_image(tmp_path / "src" / f"P00{i}.png", seed=i) for i in range(3)]
+    rows = [export_row(path=str(p), sha256=file_sha256(p), leaf="crack") for p in sources]
+    inside, go_on = threading.Event(), threading.Event()
+    real = export_files._copy_checked
+
+    def slow_copy(source, target, sha256):  # the first export stops in its first copy until told to go on
+        inside.set()
+        assert go_on.wait(10)
+        return real(source, target, sha256)
+
+    monkeypatch.setattr(export_files, "_copy_checked", slow_copy)
+    first: list = []
+    worker = threading.Thread(target=lambda: first.append(write_imagefolder(iter(rows), out, [])))
+    worker.start()
+    try:
+        assert inside.wait(10)
+        monkeypatch.setattr(export_lock.getpass, "getuser", lambda: "gina")
+        with pytest.raises(ExportError) as refused:
+            write_imagefolder(iter([replace(rows[0], leaf="dent")]), out, [])
+        assert refused.value.reason == "busy" and "another export is writing into this folder now (" in \
+            str(refused.value) and "since " in str(refused.value)
+        assert not (out / "dent").exists()  # nothing of the second was written
+    finally:
+        go_on.set()
+        worker.join(10)
+    assert first and first[0][0] == 3 and not (out / EXPORT_LOCK).exists()
+    monkeypatch.setattr(export_files, "_copy_checked", real)
+    # a lock left by an export that died: refused while fresh, taken over once stale
+    (out / EXPORT_LOCK).write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
+    with pytest.raises(ExportError) as refused:
+        write_imagefolder(iter(rows), out, [])
+    assert refused.value.fields["who"] == "bob on ws-7"
+    old = (out / EXPORT_LOCK).stat().st_mtime - 3 * export_lock.STALE_S
+    os.utime(out / EXPORT_LOCK, (old, old))
+    assert write_imagefolder(iter([replace(rows[0], leaf="dent"), *rows[1:]]), out, [])[0] == 3
+    assert (out / "dent").is_dir() and not (out / EXPORT_LOCK).exists()
+    # an export that stops midway lets the folder go
+    monkeypatch.setattr(export_files, "make_folder", lambda _f: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    with pytest.raises(PermissionError):
+        write_imagefolder(iter([replace(rows[1], leaf="fiber")]), out, [])
+    assert not (out / EXPORT_LOCK).exists()

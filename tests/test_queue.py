@@ -942,21 +942,24 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     assert view._theirs_kept == []
     # Enter on the analyst's own corrections (the state filter on "corrected"): kept, as in the judging window
     # (they became the model's call: review)
-    from app.ui.queue_model import decided_otherwise
+    from app.ui.queue_model import decided_by
 
     own = dataclasses.replace(mine, state="corrected", judged_leaf="crack", leaf="dent", labels=(), judged_labels=())
     same = dataclasses.replace(own, image_id=98, state="accepted", judged_leaf="dent")
-    assert decided_otherwise([own, same, *theirs], "gina") == [own]
-    view._to_judge = lambda: ([own], 0, 0)
+    assert decided_by([own, same, *theirs], "gina") == ([own], [same])
+    view._to_judge = lambda: ([own, same], 0, 0)
     view.accept_selected()
     assert view.status_label.text() == ("Nothing accepted: Enter does not put the model's call over your own "
                                         "decisions; C or U change them")
+    view._to_judge = lambda: ([same], 0, 0)  # accepted already: another identical row and undo step each time
+    view.accept_selected()
+    assert view.status_label.text() == "Nothing accepted: you judged these so already"
     waits = dataclasses.replace(own, image_id=97, state="rejudge", judged_by=None, judged_leaf=None)
-    view._to_judge = lambda: ([waits, own], 0, 0)  # beside an image that waits: that one is accepted, and the line
-    judged: list[dict] = []  # says the other was left as gina judged it (not "select only those to judge them")
+    view._to_judge = lambda: ([waits, own, same], 0, 0)  # beside an image that waits: that one is accepted, and the
+    judged: list[dict] = []  # line says the others were left as gina judged them (not "select only those to judge")
     monkeypatch.setattr(view, "_judge", lambda _action, *_a, **k: judged.append(k))
     view.accept_selected()
-    assert [k["kept"] for k in judged] == [0] and view._theirs_kept == [own]
+    assert [k["kept"] for k in judged] == [0] and view._theirs_kept == [own, same]
     view._theirs_kept = []
 
 

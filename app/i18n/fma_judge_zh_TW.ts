@@ -531,6 +531,16 @@
     </message>
     <message>
         <location filename="../ui/style.py" line="428"/>
+        <source>Another export is writing into {out} now ({who}, since {since}): export again when it has finished.</source>
+        <translation>另一個匯出正在寫入 {out}（{who}，自 {since} 起）：請待其完成後再匯出。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="431"/>
+        <source>Another export is writing into {out} now (since {since}): export again when it has finished.</source>
+        <translation>另一個匯出正在寫入 {out}（自 {since} 起）：請待其完成後再匯出。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="434"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -882,7 +892,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1866,7 +1876,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="320"/>
+        <location filename="../ui/judging_actions.py" line="325"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1896,7 +1906,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="114"/>
+        <location filename="../ui/judging_actions.py" line="119"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
@@ -1916,112 +1926,117 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="100"/>
+        <location filename="../ui/judging_actions.py" line="103"/>
+        <source>{file} is judged so already ({what}): nothing new was saved.</source>
+        <translation>{file} 已如此判定（{what}）：未儲存新的紀錄。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="106"/>
         <source>{file} stays as you judged it ({what}): Enter does not put the model&apos;s call over your decision; {keys} change it.</source>
         <translation>{file} 維持您的判定（{what}）：Enter 不會以模型的判斷取代您的判定；要更改請按 {keys}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="121"/>
+        <location filename="../ui/judging_actions.py" line="126"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="141"/>
+        <location filename="../ui/judging_actions.py" line="146"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="171"/>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>Add a defect type beside {names}</source>
         <translation>在 {names} 之外加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="172"/>
+        <location filename="../ui/judging_actions.py" line="177"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="177"/>
+        <location filename="../ui/judging_actions.py" line="182"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="183"/>
         <source>{name} is the model&apos;s call already: {key} accepts it</source>
         <translation>{name} 已是模型的判定：按 {key} 接受</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="186"/>
+        <location filename="../ui/judging_actions.py" line="191"/>
         <source>{file}: {n} defect types, {names} · {key} takes off the last</source>
         <translation>{file}：{n} 個缺陷類別，{names} · 按 {key} 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="199"/>
+        <location filename="../ui/judging_actions.py" line="204"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="205"/>
+        <location filename="../ui/judging_actions.py" line="210"/>
         <source>{file}: {name} taken off, now {names}</source>
         <translation>{file}：已移除 {name}，現為 {names}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="224"/>
+        <location filename="../ui/judging_actions.py" line="229"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="245"/>
+        <location filename="../ui/judging_actions.py" line="250"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="246"/>
+        <location filename="../ui/judging_actions.py" line="251"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="257"/>
+        <location filename="../ui/judging_actions.py" line="262"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="258"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="265"/>
+        <location filename="../ui/judging_actions.py" line="270"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="266"/>
+        <location filename="../ui/judging_actions.py" line="271"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="267"/>
+        <location filename="../ui/judging_actions.py" line="272"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="268"/>
+        <location filename="../ui/judging_actions.py" line="273"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="272"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="273"/>
+        <location filename="../ui/judging_actions.py" line="278"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="317"/>
+        <location filename="../ui/judging_actions.py" line="322"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2091,22 +2106,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="349"/>
+        <location filename="../ui/judging_actions.py" line="354"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="357"/>
+        <location filename="../ui/judging_actions.py" line="362"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="366"/>
+        <location filename="../ui/judging_actions.py" line="371"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="367"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2115,32 +2130,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="377"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="392"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="399"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="395"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="396"/>
+        <location filename="../ui/judging_actions.py" line="401"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="408"/>
+        <location filename="../ui/judging_actions.py" line="413"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2149,17 +2164,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="411"/>
+        <location filename="../ui/judging_actions.py" line="416"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="412"/>
+        <location filename="../ui/judging_actions.py" line="417"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="418"/>
+        <location filename="../ui/judging_actions.py" line="423"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2168,27 +2183,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="422"/>
+        <location filename="../ui/judging_actions.py" line="427"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="436"/>
+        <location filename="../ui/judging_actions.py" line="441"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="439"/>
+        <location filename="../ui/judging_actions.py" line="444"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="513"/>
+        <location filename="../ui/judging_actions.py" line="518"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="514"/>
+        <location filename="../ui/judging_actions.py" line="519"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2201,12 +2216,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="519"/>
+        <location filename="../ui/judging_actions.py" line="524"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="520"/>
+        <location filename="../ui/judging_actions.py" line="525"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2219,12 +2234,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="525"/>
+        <location filename="../ui/judging_actions.py" line="530"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="526"/>
+        <location filename="../ui/judging_actions.py" line="531"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2237,12 +2252,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="531"/>
+        <location filename="../ui/judging_actions.py" line="536"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="532"/>
+        <location filename="../ui/judging_actions.py" line="537"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2392,17 +2407,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="435"/>
+        <location filename="../ui/style.py" line="441"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="437"/>
+        <location filename="../ui/style.py" line="443"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="439"/>
+        <location filename="../ui/style.py" line="445"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2718,79 +2733,79 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="150"/>
+        <location filename="../ui/queue_model.py" line="152"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="151"/>
+        <location filename="../ui/queue_model.py" line="153"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="152"/>
+        <location filename="../ui/queue_model.py" line="154"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="153"/>
+        <location filename="../ui/queue_model.py" line="155"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="154"/>
+        <location filename="../ui/queue_model.py" line="156"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="155"/>
+        <location filename="../ui/queue_model.py" line="157"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="156"/>
+        <location filename="../ui/queue_model.py" line="158"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="157"/>
+        <location filename="../ui/queue_model.py" line="159"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="195"/>
+        <location filename="../ui/queue_model.py" line="197"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="197"/>
+        <location filename="../ui/queue_model.py" line="199"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="199"/>
+        <location filename="../ui/queue_model.py" line="201"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="204"/>
+        <location filename="../ui/queue_model.py" line="206"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="206"/>
+        <location filename="../ui/queue_model.py" line="208"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="207"/>
+        <location filename="../ui/queue_model.py" line="209"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="213"/>
+        <location filename="../ui/queue_model.py" line="215"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3030,7 +3045,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="215"/>
-        <location filename="../ui/queue_model.py" line="241"/>
+        <location filename="../ui/queue_model.py" line="243"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3150,182 +3165,187 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未接受任何影像：Enter 不會以模型的判斷取代您自己的判定；要更改請按 C 或 U</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="284"/>
+        <location filename="../ui/queue_actions.py" line="278"/>
+        <source>Nothing accepted: you judged these so already</source>
+        <translation>未接受任何影像：您已如此判定這些影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="285"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="284"/>
+        <location filename="../ui/queue_actions.py" line="285"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="302"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="311"/>
+        <location filename="../ui/queue_actions.py" line="312"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="314"/>
+        <location filename="../ui/queue_actions.py" line="315"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="318"/>
+        <location filename="../ui/queue_actions.py" line="319"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="330"/>
+        <location filename="../ui/queue_actions.py" line="331"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="344"/>
+        <location filename="../ui/queue_actions.py" line="345"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="360"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="362"/>
+        <location filename="../ui/queue_actions.py" line="363"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="365"/>
+        <location filename="../ui/queue_actions.py" line="366"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="368"/>
+        <location filename="../ui/queue_actions.py" line="369"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="371"/>
+        <location filename="../ui/queue_actions.py" line="372"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="383"/>
+        <location filename="../ui/queue_actions.py" line="384"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="397"/>
+        <location filename="../ui/queue_actions.py" line="398"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="403"/>
+        <location filename="../ui/queue_actions.py" line="404"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="414"/>
+        <location filename="../ui/queue_actions.py" line="415"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="420"/>
+        <location filename="../ui/queue_actions.py" line="421"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="426"/>
+        <location filename="../ui/queue_actions.py" line="427"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="427"/>
+        <location filename="../ui/queue_actions.py" line="428"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="438"/>
+        <location filename="../ui/queue_actions.py" line="439"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="439"/>
+        <location filename="../ui/queue_actions.py" line="440"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="475"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="496"/>
+        <location filename="../ui/queue_actions.py" line="497"/>
         <source>Undid the judgment on {name}</source>
         <translation>已復原 {name} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="456"/>
+        <location filename="../ui/queue_actions.py" line="457"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="459"/>
+        <location filename="../ui/queue_actions.py" line="460"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="460"/>
+        <location filename="../ui/queue_actions.py" line="461"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="461"/>
+        <location filename="../ui/queue_actions.py" line="462"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="462"/>
+        <location filename="../ui/queue_actions.py" line="463"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="477"/>
+        <location filename="../ui/queue_actions.py" line="478"/>
         <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="480"/>
+        <location filename="../ui/queue_actions.py" line="481"/>
         <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="490"/>
+        <location filename="../ui/queue_actions.py" line="491"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="497"/>
+        <location filename="../ui/queue_actions.py" line="498"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="525"/>
+        <location filename="../ui/queue_actions.py" line="526"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="526"/>
+        <location filename="../ui/queue_actions.py" line="527"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3334,57 +3354,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="541"/>
+        <location filename="../ui/queue_actions.py" line="542"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="544"/>
+        <location filename="../ui/queue_actions.py" line="545"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="548"/>
+        <location filename="../ui/queue_actions.py" line="549"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="559"/>
+        <location filename="../ui/queue_actions.py" line="560"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="563"/>
+        <location filename="../ui/queue_actions.py" line="564"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="566"/>
+        <location filename="../ui/queue_actions.py" line="567"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="570"/>
+        <location filename="../ui/queue_actions.py" line="571"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="572"/>
+        <location filename="../ui/queue_actions.py" line="573"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="584"/>
+        <location filename="../ui/queue_actions.py" line="585"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="590"/>
+        <location filename="../ui/queue_actions.py" line="591"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="593"/>
+        <location filename="../ui/queue_actions.py" line="594"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

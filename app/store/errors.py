@@ -117,7 +117,8 @@ class ExportError(ValueError):
     * ``"not_folder"``: ``out`` is a file, and an image-folder export needs a folder;
     * ``"is_store"``: ``out`` is the database the judgments are kept in;
     * ``"inside_batch"``: ``out`` is inside the folder ``folder`` of the batch named ``name``;
-    * ``"no_batch"``: no batch has the id or name ``batch`` (a bad ``--batch``: exit 2, as other bad options).
+    * ``"no_batch"``: no batch has the id or name ``batch`` (a bad ``--batch``: exit 2, as other bad options);
+    * ``"busy"``: another export is writing into the folder ``out`` now (``who``, ``since``: local HH:MM).
     """
 
     def __init__(self, message: str, reason: str | None = None, **fields: str) -> None:

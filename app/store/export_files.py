@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.store.errors import ExportError
+from app.store.export_lock import ExportLock, export_lock
 from app.store.records import EXPORT_COLUMNS, ExportRow
 from models.atomic import make_folder, replacing
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
@@ -278,6 +279,12 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
         ``(rows exported, paths of the earlier copies removed, paths of the earlier copies this export does not
         list and left in place)``: outside its scope, or their file gone since.
     """
+    with export_lock(folder) as lock:  # one export into a folder at a time: two could remove each other's copies
+        return _write_imagefolder(rows, folder, skipped, spectra, lock)
+
+
+def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]], spectra: bool,
+                       lock: ExportLock) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     notes: list[tuple[str, str]] = []
     earlier = _earlier_copies(folder)
     by_sha: dict[str, list[Path]] = {}
@@ -288,6 +295,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
+            lock.beat()
             written[Path(row.path)] = row.sha256
             if row.note:
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
@@ -310,7 +318,8 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
         stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
                  and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
-        removed = tuple(_remove_stale(sorted(stale), skipped, beside, lambda p: copies[earlier[p]].is_file()))
+        removed = tuple(_remove_stale(sorted(stale), skipped, beside,
+                                      lambda p: lock.beat() or copies[earlier[p]].is_file()))
     finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review)
         gone = set(removed)
         kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]

@@ -90,18 +90,23 @@ class JudgingActions:
             return
         called = item.prediction.predicted_set if item.prediction else ()
         mine = item.judgment
-        if mine is not None and mine.is_decision and mine.decider == self.service.analyst and \
-                not same_decision(mine.labels, mine.status == "unknown", called):
-            # Enter accepts the model's call on an image no one decided; on one the analyst decided otherwise it keeps
-            # their decision and goes on as a judgment does (stepping Down, Enter through the auto-judged images put
-            # a 6 % call back over two corrections; the "replaced" line was gone at the next key: zh_TW walk-through)
+        if mine is not None and mine.is_decision and mine.decider == self.service.analyst:
+            # Enter accepts the model's call on an image no one decided; on one the analyst decided it keeps their
+            # decision, writes nothing and goes on as a judgment does. Decided otherwise: stepping Down, Enter through
+            # the auto-judged images put a 6 % call back over two corrections (zh_TW walk-through). Accepted
+            # already: each Enter wrote another identical "accepted" row and undo step (owner's question).
             if (nxt := self.presenter.next_open(self.current)) is not None:
                 self.select(nxt)  # (all judged: it stays; a move would skip an image of the Down, Enter rhythm)
-            self.say_now(QCoreApplication.translate(
-                "Main", "{file} stays as you judged it ({what}): Enter does not put the model's call over your "
-                        "decision; {keys} change it.").format(
-                file=Path(item.image.path).name, what=their_judgment(mine, self.presenter.name)["what"],
-                keys=keymap.shown_keys(self.keymap, "top1", "picker", "unknown")), 8000)
+            fields = {"file": Path(item.image.path).name, "what": their_judgment(mine, self.presenter.name)["what"],
+                      "keys": keymap.shown_keys(self.keymap, "top1", "picker", "unknown")}
+            if same_decision(mine.labels, mine.status == "unknown", called):
+                text = QCoreApplication.translate(
+                    "Main", "{file} is judged so already ({what}): nothing new was saved.").format(**fields)
+            else:
+                text = QCoreApplication.translate(
+                    "Main", "{file} stays as you judged it ({what}): Enter does not put the model's call over your "
+                            "decision; {keys} change it.").format(**fields)
+            self.say_now(text, 8000)
             return
         if self._over_colleague(item, called):
             self._judge(lambda: self.service.accept(item))

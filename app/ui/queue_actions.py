@@ -22,7 +22,7 @@ from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
-from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, decided_otherwise, fitted_widths, heading_floors
+from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, decided_by, fitted_widths, heading_floors
 from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
@@ -271,11 +271,12 @@ class QueueActions:
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
-        mine = decided_otherwise(rows, self.service.analyst)  # kept, as in the judging window (review)
-        if mine and len(mine) == len(rows):
+        otherwise, already = decided_by(rows, self.service.analyst)  # kept, as in the judging window (review)
+        if (mine := otherwise + already) and len(mine) == len(rows):
             return self._refused(rows, QCoreApplication.translate(
                 "Queue", "Nothing accepted: Enter does not put the model's call over your own decisions; C or U "
-                         "change them"))
+                         "change them") if otherwise else QCoreApplication.translate(
+                "Queue", "Nothing accepted: you judged these so already"))
         rows = self._over_colleagues([r for r in rows if r not in mine], lambda r: r.predicted_set)  # (each its own)
         self._theirs_kept = [*self._theirs_kept, *mine]  # "2 left as gina judged them" (not "select only those")
         if rows and self.model_version and self._bulk_accept_confirmed(rows):

@@ -90,11 +90,13 @@ def heading_floors(table: QTableView) -> list[int]:
             if c in HEADED_COLUMNS and model is not None else 0 for c in range(len(COLUMN_WIDTHS))]
 
 
-def decided_otherwise(rows: Sequence[QueueRow], analyst: str) -> list[QueueRow]:
-    """The rows ``analyst`` decided otherwise than the model's call (corrected, unknown): Enter leaves them as they
-    are, in the queue as in the judging window (selected by the state filter, Enter made them the model's call)."""
-    return [r for r in rows if r.state != "rejudge" and r.judged_by == analyst
-            and not same_decision(r.judged_set, r.state == "unknown", r.predicted_set)]
+def decided_by(rows: Sequence[QueueRow], analyst: str) -> tuple[list[QueueRow], list[QueueRow]]:
+    """The rows ``analyst`` decided: ``(otherwise than the model's call (corrected, unknown), as it)``. Enter leaves
+    both as they are, in the queue as in the judging window: selected by the state filter, Enter made the first the
+    model's call, and wrote the second again (another identical row and undo step each time)."""
+    own = [r for r in rows if r.state != "rejudge" and r.judged_by == analyst]
+    same = [r for r in own if same_decision(r.judged_set, r.state == "unknown", r.predicted_set)]
+    return [r for r in own if r not in same], same
 
 
 @dataclass(frozen=True)

@@ -424,6 +424,12 @@ def export_text(error: BaseException | str) -> str:
             return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(**fields)
         case "not_folder":
             return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(**fields)
+        case "busy" if fields.get("who"):
+            return t.translate("Export", "Another export is writing into {out} now ({who}, since {since}): export "
+                                         "again when it has finished.").format(**fields)
+        case "busy":
+            return t.translate("Export", "Another export is writing into {out} now (since {since}): export again "
+                                         "when it has finished.").format(**fields)
         case "auto_folder":
             return t.translate("Export", "The auto-judged images are exported as CSV or JSON (a report), not as an "
                                          "image folder: training would read their folders as labels.")
