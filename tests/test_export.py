@@ -833,8 +833,38 @@ def test_only_an_exports_own_copies_inside_its_folder_count_as_earlier_copies(tm
     for name in (f"crack_checked/{sha[:8]}_a.png", "crack/20261207_reference.png"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    assert _earlier_copies(tmp_path) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha,
-                                         tmp_path / "crack" / f"{sha[:8]}_f.png": sha}
+    skipped: list[tuple[str, str]] = []
+    assert _earlier_copies(tmp_path, skipped) == {tmp_path / "scratch" / f"{sha[:8]}_a.png": sha,
+                                                  tmp_path / "crack" / f"{sha[:8]}_f.png": sha}
+    assert skipped == []
+
+
+@pytest.mark.parametrize(("saved", "encoding"), [
+    pytest.param("path;sha256\r\ncrack/{short}_f.png;{sha}\r\n", "utf-8", id="semicolons"),
+    pytest.param("path,sha256\ncrack/{short}_f\u00e9.png,{sha}\n", "utf-16", id="utf-16"),
+])
+def test_a_ledger_that_cannot_be_read_is_set_aside_and_said(tmp_path: Path, saved: str, encoding: str) -> None:
+    """A ledger saved by a spreadsheet with ";" or in another encoding was read as empty and written over with this
+    export's rows alone: the earlier copies it listed were forgotten without a word (review). It is set aside under
+    another name, the export says so, and the copies it listed stay."""
+    from app.store.export_files import EXPORT_LEDGER, write_imagefolder
+    from models.hashing import file_sha256
+
+    out = tmp_path / "tree"
+    source = write_image(tmp_path / "src" / "P001.png")
+    row = export_row(path=str(source), sha256=file_sha256(source), leaf="scratch")
+    other = "ab12cd34" + "0" * 56
+    ledger = out / EXPORT_LEDGER
+    ledger.parent.mkdir()
+    ledger.write_text(saved.format(short=other[:8], sha=other), encoding=encoding, newline="")
+    before = ledger.read_bytes()
+    skipped: list[tuple[str, str]] = []
+    assert write_imagefolder(iter([row]), out, skipped)[0] == 1
+    aside = [p for p in out.iterdir() if p.name.startswith(".fma-export-copies.unreadable-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == before
+    assert len(skipped) == 1 and skipped[0][0] == str(ledger) and skipped[0][1].startswith(
+        "the ledger of earlier copies cannot be read (") and f"set aside as {aside[0].name}" in skipped[0][1]
+    assert f"scratch/{row.sha256[:8]}_P001.png" in ledger.read_text(encoding="utf-8")  # a new one, this export's
 
 
 def test_an_earlier_copy_is_never_moved_outside_the_export_folder(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -286,7 +287,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
 def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]], spectra: bool,
                        lock: ExportLock) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     notes: list[tuple[str, str]] = []
-    earlier = _earlier_copies(folder)
+    earlier = _earlier_copies(folder, skipped)
     by_sha: dict[str, list[Path]] = {}
     for path, sha in earlier.items():
         by_sha.setdefault(sha, []).append(path)
@@ -340,18 +341,26 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _earlier_copies(folder: Path) -> dict[Path, str]:
+def _earlier_copies(folder: Path, skipped: list[tuple[str, str]]) -> dict[Path, str]:
     """The image copies earlier exports into ``folder`` made (copy -> sha256), by its ledger
     (:data:`EXPORT_LEDGER`) and its ``manifest.csv``: rows ``TYPE/<sha8>_NAME`` whose ``sha256`` starts with that
     prefix, in a type folder of this one. Rows of any other form (a data set's own manifest) are never counted, so
-    nothing but an export's own copies is ever removed."""
+    nothing but an export's own copies is ever removed. A ledger that cannot be read (saved by a spreadsheet in
+    another encoding or with ``;``) is set aside under another name, said in ``skipped``: rewritten, its rows were
+    lost without a word (review)."""
     found: dict[Path, str] = {}
     for name in (IMAGEFOLDER_MANIFEST, EXPORT_LEDGER):
         try:
             with (folder / name).open(encoding="utf-8-sig", newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        except (OSError, UnicodeDecodeError, csv.Error):
+                reader = csv.DictReader(handle)
+                rows = list(reader)
+                unread = None if {"path", "sha256"} <= set(reader.fieldnames or ()) else "no path,sha256 columns"
+        except FileNotFoundError:
             continue
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            rows, unread = [], str(getattr(exc, "strerror", None) or exc)
+        if unread is not None and name == EXPORT_LEDGER:
+            _set_aside(folder / name, unread, skipped)
         for row in rows:
             path, sha = (row.get("path") or "").replace("\\", "/"), (row.get("sha256") or "").lower()
             parts = Path(path).parts
@@ -360,6 +369,18 @@ def _earlier_copies(folder: Path) -> dict[Path, str]:
                 if copy.parent.resolve().parent == folder.resolve():  # a type folder of this one ("/", "..": not)
                     found[copy] = sha
     return found
+
+
+def _set_aside(ledger: Path, why: str, skipped: list[tuple[str, str]]) -> None:
+    aside = ledger.with_name(f"{ledger.stem}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}{ledger.suffix}")
+    try:
+        ledger.replace(aside)
+    except OSError as exc:
+        skipped.append((str(ledger), f"the ledger of earlier copies cannot be read ({why}) nor set aside "
+                                     f"({exc.strerror or exc}): the copies it lists stay in place"))
+        return
+    skipped.append((str(ledger), f"the ledger of earlier copies cannot be read ({why}): set aside as {aside.name}; "
+                                 "the copies it lists stay in place"))
 
 
 def _remove_stale(paths: list[Path], skipped: list[tuple[str, str]], beside: _Spectra,
