@@ -333,8 +333,16 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
         image = Image.open(io.BytesIO(png))
         assert image.format == "PNG" and image.size == (1200, 744)
         (tmp_path / f"dash_{lang}.png").write_bytes(png)
+    # image 6 is in both batches: its rows add up to one image more than the summary, and the view says why (the
+    # rows added up to 70 against 66 predicted, unexplained: bug hunt)
+    from app.services.dashboard import shared_note
+
+    assert shared_note(figures) == ("The batch rows add up to 1 more than these figures: a picture that several "
+                                    "batches hold (the same file in another lot) counts in each of their rows, and "
+                                    "once here.")
+    assert "1 張" in shared_note(figures, "zh_TW")
     empty = DashboardService(engine).figures("never-registered")
-    assert empty.overall == stats.Counts() and empty.batches == ()
+    assert empty.overall == stats.Counts() and empty.batches == () and shared_note(empty) == ""
     assert Image.open(io.BytesIO(render_dashboard_png(empty, "en", width_px=800))).size == (800, 496)
     # in a short view (1366 x 768: about 280 px for the charts) a row of charts is as high as the view, so the first
     # row's time axis is seen without a scroll; never lower than MIN_ROW_PX, never higher than the width makes it

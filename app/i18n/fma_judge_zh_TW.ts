@@ -183,158 +183,158 @@
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="74"/>
+        <location filename="../ui/dashboard_view.py" line="80"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="73"/>
+        <location filename="../ui/dashboard_view.py" line="79"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="75"/>
+        <location filename="../ui/dashboard_view.py" line="81"/>
         <source>Per month</source>
         <translation>每月</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="77"/>
+        <location filename="../ui/dashboard_view.py" line="83"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="86"/>
+        <location filename="../ui/dashboard_view.py" line="92"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="88"/>
+        <location filename="../ui/dashboard_view.py" line="94"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="124"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
-        <location filename="../ui/dashboard_view.py" line="143"/>
+        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="149"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
-        <location filename="../ui/dashboard_view.py" line="144"/>
+        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="150"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
-        <location filename="../ui/dashboard_view.py" line="145"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="151"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
-        <location filename="../ui/dashboard_view.py" line="146"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="152"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Drift</source>
         <translation>漂移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="133"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="134"/>
         <source>Spot checks</source>
         <translation>盲判抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="135"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="130"/>
+        <location filename="../ui/dashboard_view.py" line="136"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="124"/>
-        <location filename="../ui/dashboard_view.py" line="131"/>
+        <location filename="../ui/dashboard_view.py" line="130"/>
+        <location filename="../ui/dashboard_view.py" line="137"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="142"/>
+        <location filename="../ui/dashboard_view.py" line="148"/>
         <source>Analyst</source>
         <translation>分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="149"/>
+        <location filename="../ui/dashboard_view.py" line="155"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="150"/>
+        <location filename="../ui/dashboard_view.py" line="156"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="151"/>
+        <location filename="../ui/dashboard_view.py" line="157"/>
         <source>Analysts</source>
         <translation>分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="179"/>
+        <location filename="../ui/dashboard_view.py" line="185"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="229"/>
-        <location filename="../ui/dashboard_view.py" line="266"/>
+        <location filename="../ui/dashboard_view.py" line="235"/>
+        <location filename="../ui/dashboard_view.py" line="272"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="247"/>
+        <location filename="../ui/dashboard_view.py" line="253"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="315"/>
+        <location filename="../ui/dashboard_view.py" line="321"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="322"/>
+        <location filename="../ui/dashboard_view.py" line="328"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類別；純度監控只檢查單一類別，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="329"/>
+        <location filename="../ui/dashboard_view.py" line="335"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="338"/>
+        <location filename="../ui/dashboard_view.py" line="344"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -350,17 +350,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="348"/>
+        <location filename="../ui/dashboard_view.py" line="354"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="352"/>
+        <location filename="../ui/dashboard_view.py" line="358"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類別，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="356"/>
+        <location filename="../ui/dashboard_view.py" line="362"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -370,7 +370,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="370"/>
+        <location filename="../ui/dashboard_view.py" line="376"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -892,7 +892,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="383"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1800,22 +1800,32 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="360"/>
+        <location filename="../ui/batch_opening.py" line="337"/>
+        <source>1 image of this batch was judged in another batch (the same picture): that judgment is kept, and its panel says whose.</source>
+        <translation>此批次有 1 張影像已在另一批次中判定（相同影像）：保留該判定，其面板會註明判定者。</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="339"/>
+        <source>{n} images of this batch were judged in other batches (the same pictures): their judgments are kept, and their panels say whose.</source>
+        <translation>此批次有 {n} 張影像已在其他批次中判定（相同影像）：保留這些判定，其面板會註明判定者。</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="366"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="362"/>
+        <location filename="../ui/batch_opening.py" line="368"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="369"/>
+        <location filename="../ui/batch_opening.py" line="375"/>
         <source>1 more image lies in the folder&apos;s sub-folders: open the folder again and answer Yes to add it.</source>
         <translation>此資料夾的子資料夾中還有 1 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="372"/>
+        <location filename="../ui/batch_opening.py" line="378"/>
         <source>{n} more images lie in the folder&apos;s sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1852,12 +1862,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="577"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="578"/>
+        <location filename="../ui/main_window.py" line="580"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1876,7 +1886,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="325"/>
+        <location filename="../ui/judging_actions.py" line="333"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -2036,7 +2046,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="330"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2106,22 +2116,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="362"/>
+        <location filename="../ui/judging_actions.py" line="376"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="371"/>
+        <location filename="../ui/judging_actions.py" line="385"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="386"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2130,32 +2140,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="377"/>
+        <location filename="../ui/judging_actions.py" line="391"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="397"/>
+        <location filename="../ui/judging_actions.py" line="411"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="399"/>
+        <location filename="../ui/judging_actions.py" line="413"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="400"/>
+        <location filename="../ui/judging_actions.py" line="414"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="401"/>
+        <location filename="../ui/judging_actions.py" line="415"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="413"/>
+        <location filename="../ui/judging_actions.py" line="427"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2164,17 +2174,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="416"/>
+        <location filename="../ui/judging_actions.py" line="430"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="417"/>
+        <location filename="../ui/judging_actions.py" line="431"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="423"/>
+        <location filename="../ui/judging_actions.py" line="437"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2183,27 +2193,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="427"/>
+        <location filename="../ui/judging_actions.py" line="441"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="441"/>
+        <location filename="../ui/judging_actions.py" line="455"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="444"/>
+        <location filename="../ui/judging_actions.py" line="458"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="518"/>
+        <location filename="../ui/judging_actions.py" line="532"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="519"/>
+        <location filename="../ui/judging_actions.py" line="533"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2216,12 +2226,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="524"/>
+        <location filename="../ui/judging_actions.py" line="538"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="525"/>
+        <location filename="../ui/judging_actions.py" line="539"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2234,12 +2244,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="530"/>
+        <location filename="../ui/judging_actions.py" line="544"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="531"/>
+        <location filename="../ui/judging_actions.py" line="545"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2252,12 +2262,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="536"/>
+        <location filename="../ui/judging_actions.py" line="550"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="537"/>
+        <location filename="../ui/judging_actions.py" line="551"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2525,17 +2535,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="512"/>
+        <location filename="../ui/prediction_panel.py" line="514"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="516"/>
+        <location filename="../ui/prediction_panel.py" line="519"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="520"/>
+        <location filename="../ui/prediction_panel.py" line="523"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
@@ -2595,52 +2605,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="534"/>
+        <location filename="../ui/prediction_panel.py" line="512"/>
+        <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}, in another batch (the same picture)</source>
+        <translation>由 {who} 於 {when} 在另一批次中判定為 &lt;b&gt;{what}&lt;/b&gt;（相同影像）</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="537"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="546"/>
+        <location filename="../ui/prediction_panel.py" line="549"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="547"/>
+        <location filename="../ui/prediction_panel.py" line="550"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="548"/>
+        <location filename="../ui/prediction_panel.py" line="551"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="549"/>
+        <location filename="../ui/prediction_panel.py" line="552"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="550"/>
+        <location filename="../ui/prediction_panel.py" line="553"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="553"/>
+        <location filename="../ui/prediction_panel.py" line="556"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="554"/>
+        <location filename="../ui/prediction_panel.py" line="557"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="562"/>
+        <location filename="../ui/prediction_panel.py" line="565"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="563"/>
+        <location filename="../ui/prediction_panel.py" line="566"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

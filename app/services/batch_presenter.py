@@ -32,6 +32,7 @@ from app.store.records import (
     JudgmentRecord,
     OpenedBatch,
     PredictionRecord,
+    judged_elsewhere,
     picture_file,
     reach_error,
     unpredicted,
@@ -359,8 +360,7 @@ class BatchPresenter:
 
     def ahead(self, row: int, n: int) -> list[int]:
         """The next ``n`` rows after ``row`` that "next" will walk to (judging order), nearest first."""
-        out: list[int] = []
-        at = row
+        out, at = [], row
         while len(out) < n and (nxt := self.next_open(at)) is not None and nxt != row and nxt not in out:
             out.append(nxt)
             at = nxt
@@ -451,8 +451,7 @@ class BatchPresenter:
     def file_name(self, item: BatchItem) -> str:
         """The image's name as the list and panel show it: with its sub-folder in a batch opened with sub-folders
         (``lot2/P001.png``), else the file name."""
-        batch = self.batch
-        if batch is not None and batch.recursive:
+        if (batch := self.batch) is not None and batch.recursive:
             path = Path(item.image.path)
             try:
                 return path.relative_to(batch.source).as_posix()
@@ -497,6 +496,7 @@ class BatchPresenter:
             judged_name=self.judged_names(j.labels) if decided else "",
             judged_by=j.decider if decided else None,  # (a colleague's decision a note carried on stays theirs)
             judged_at=j.decided_when.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
+            judged_elsewhere=judged_elsewhere(item, self.batch.batch_id if self.batch is not None else None),
             note=j.note if j else None,
             reasons=(ReasonDetail(BLIND_CHECK),) if blind else self._reason_details(p) if shown else (),  # (below)
             model_version=p.model_version if p else "",

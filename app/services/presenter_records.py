@@ -149,6 +149,8 @@ class PanelData:
     judged_name: str = ""
     judged_by: str | None = None
     judged_at: str | None = None
+    judged_elsewhere: bool = False
+    """The decision was made in another batch holding the same picture (:func:`judged_elsewhere`)."""
     note: str | None = None
     reasons: tuple[ReasonDetail, ...] = ()
     model_version: str = ""

@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QMessageBox
 from shiboken6 import isValid
 
-from app.store.records import BatchSummary, OpenedBatch
+from app.store.records import BatchSummary, OpenedBatch, judged_elsewhere
 from app.ui import file_dialogs, startup_log
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.style import open_text, store_line
@@ -333,6 +333,12 @@ class BatchOpening:
         # the model auto-judges it while the analyst is still on it, the first predictions move on
         self._opened_on = self._start_on = self.current_image_id if wanted is None else None
         self._passed_auto = []
+        if carried := sum(judged_elsewhere(it, opened.batch_id) for it in opened.items):  # (unsaid: bug hunt)
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "1 image of this batch was judged in another batch (the same picture): that judgment is kept, "
+                        "and its panel says whose.") if carried == 1 else QCoreApplication.translate(
+                "Main", "{n} images of this batch were judged in other batches (the same pictures): their judgments "
+                        "are kept, and their panels say whose.").format(n=carried), 15_000)
         _freeze_batch()
         self._start_predictions()
 

@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
+from app.services.dashboard import (
+    DashboardFigures,
+    DashboardService,
+    dashboard_heading,
+    render_dashboard_png,
+    shared_note,
+)
 from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
 from app.ui.style import WINDOW_STYLE, cjk_joined, listed, store_line, window_shortcuts
@@ -282,7 +288,7 @@ class DashboardView(QWidget):
         self.figures, self.png = figures, png
         title, summary = dashboard_heading(figures, self.lang)
         self.heading.setText(title)
-        self.summary.setText(summary)
+        self.summary.setText("\n".join(filter(None, (summary, shared_note(figures, self.lang)))))
         pixmap = QPixmap()
         pixmap.loadFromData(png, "PNG")
         self.chart.setPixmap(pixmap)

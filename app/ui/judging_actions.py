@@ -317,16 +317,30 @@ class JudgingActions:
         if focus_changed and i != self.current:
             self.select(i)
         elif advance:
-            nxt = self.presenter.next_open(i)
-            if nxt is None and self.presenter.list_filter.active:
-                self.statusBar().showMessage(QCoreApplication.translate(
-                    "Main", "Every image the list shows is judged (the list is filtered: F, or Show all)."), 8000)
-            elif nxt is None:
-                self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
+            if (nxt := self.presenter.next_open(i)) is None:
+                self._say_all_judged()
             self.select(i if nxt is None else nxt)  # (all judged: it stays, for the analyst's Down, Enter rhythm)
+        self._judged_in = self.presenter.batch.batch_id if self.presenter.batch is not None else None
         if replacing:
             self.say_now(replacing, 8000)
         return True
+
+    def _say_all_judged(self) -> None:
+        if self.presenter.list_filter.active:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Every image the list shows is judged (the list is filtered: F, or Show all)."), 8000)
+        else:
+            self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
+
+    def say_if_all_judged(self, before: int) -> None:
+        """No image is open now, ``before`` were when the counts were last shown, and this window judged in the
+        batch: said, whatever closed the last one: a key (said by :meth:`_judge` too), or none (found unreadable
+        decoding it, auto-judged by a late prediction). The last key had moved onto a cut-off JPEG still loading,
+        which turned unreadable a moment later, and the analyst was left on it without a word (bug hunt)."""
+        batch = self.presenter.batch
+        if before and not self.presenter.left() and batch is not None and \
+                getattr(self, "_judged_in", None) == batch.batch_id:
+            self._say_all_judged()
 
     def say_now(self, text: str, ms: int) -> None:
         """A status line of the key just pressed; a colleague's hold on the image it moved to, said just after,

@@ -543,7 +543,9 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
                 self.heatmapShown.emit(image_id)
 
     def _update_counts(self) -> None:
-        self.status.set_counts(self.presenter.counts(), self.presenter.left())
+        before, self._left_shown = getattr(self, "_left_shown", 0), self.presenter.left()
+        self.status.set_counts(self.presenter.counts(), self._left_shown)
+        self.say_if_all_judged(before)
 
     # ------------------------------------------------------------------------------------------
     # drag and drop

@@ -509,7 +509,10 @@ class PredictionPanel(QWidget):
         judged = ""
         if data and data.judged_by:
             what = data.judged_name if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
-            judged = QCoreApplication.translate("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
+            judged = (QCoreApplication.translate(
+                "Panel", "Judged <b>{what}</b> by {who} at {when}, in another batch (the same picture)")
+                if data.judged_elsewhere else QCoreApplication.translate(
+                "Panel", "Judged <b>{what}</b> by {who} at {when}")).format(
                 what=what, who=data.judged_by, when=data.judged_at or "")
         if data and data.note:
             note = html.escape(data.note).replace("\n", "<br>")  # plain text, its lines kept
