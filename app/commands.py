@@ -91,7 +91,8 @@ def run_export(args: argparse.Namespace) -> int:
         engine = open_store(url).engine  # a read-only database exports too
         try:
             result = export_labels(
-                engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses
+                engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses,
+                overwrite=args.overwrite,
             )
         finally:
             engine.dispose()

@@ -4,6 +4,8 @@ themselves (a poll every 30 s)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import make_rejudge_bundle, open_window, wait_on_screen, write_image
 
@@ -25,7 +27,7 @@ def _rejudging_batch(tmp_path, taxonomy, n: int):
 
 
 def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy, tmp_path, monkeypatch):
-    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 4)
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 5)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text: shown.append(text))
@@ -114,6 +116,25 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         assert message.startswith("Cannot undo on img_0.png: judged since by bob (") and "Crack" in message
         row = win.presenter.row_of(image_id)
         assert win.presenter.items[row].judgment.leaf == "crack" and len(shown) == 1
+
+        # alice notes an image, bob writes his note over hers: her Ctrl+Z cannot undo hers. It wrote a row that
+        # kept his note and said "Undone … now corrected" (team walk-through)
+        noted = [it for it in win.presenter.items if it.judgment is None][-1].image.image_id  # (not bob's, below)
+        monkeypatch.setattr(NoteDialog, "ask", staticmethod(lambda *_a, **_k: "alice: smear"))
+        win.select(win.presenter.row_of(noted))
+        wait_on_screen(qtbot, win)
+        qtbot.keyClick(win, Qt.Key.Key_N)
+        with session_scope(engine) as s:
+            repo.note_images(s, [noted], "bob: not a smear, a scratch", analyst="bob")
+        qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        message = win.statusBar().currentMessage()
+        assert re.match(r"Cannot undo on img_\d\.png: bob changed its note since \(\d\d:\d\d\); theirs stays\.",
+                        message), message
+        with session_scope(engine, action="read") as s:
+            history = repo.judgment_history(s, noted)
+        assert [(j.analyst, j.note) for j in history] == [("alice", "alice: smear"),
+                                                          ("bob", "bob: not a smear, a scratch")]
+        assert win.presenter.items[win.presenter.row_of(noted)].judgment.note == "bob: not a smear, a scratch"
 
         # bob judges another image of the batch: the next poll shows it here (badge, counts), without a key
         other = next(it for it in win.presenter.items if it.judgment is None).image.image_id

@@ -1043,6 +1043,29 @@ def test_a_second_imagefolder_export_into_the_folder_at_once_is_refused_and_a_de
     os.utime(out / EXPORT_LOCK, (old, old))
     assert write_imagefolder(iter([replace(rows[0], leaf="dent"), *rows[1:]]), out, [])[0] == 3
     assert (out / "dent").is_dir() and not (out / EXPORT_LOCK).exists()
+    # the analyst exporting is named beside the account (a shared workstation account names no one); an export
+    # told not to write over an earlier one looks again under the lock (two started at once both passed the look
+    # before it and wrote: team walk-through)
+    inside.clear()
+    go_on.clear()
+    monkeypatch.setattr(export_files, "_copy_checked", slow_copy)
+    worker = threading.Thread(target=lambda: write_imagefolder(iter(rows[:1]), out, [], by="amy"))
+    worker.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(ExportError) as refused:
+            write_imagefolder(iter(rows), out, [])
+        assert refused.value.fields["who"].startswith("amy (") and "another export is writing into this folder " \
+            "now (amy (" in str(refused.value)
+    finally:
+        go_on.set()
+        worker.join(10)
+    monkeypatch.setattr(export_files, "_copy_checked", real)
+    with pytest.raises(ExportError) as refused:
+        write_imagefolder(iter(rows), out, [], overwrite=False)
+    assert refused.value.reason == "exists" and "--overwrite writes over it" in str(refused.value)
+    fresh = tmp_path / "fresh"
+    assert write_imagefolder(iter(rows), fresh, [], overwrite=False)[0] == 3
     # an export that stops midway lets the folder go
     monkeypatch.setattr(export_files, "make_folder", lambda _f: (_ for _ in ()).throw(PermissionError(13, "denied")))
     with pytest.raises(PermissionError):

@@ -174,8 +174,8 @@ def test_exporting_over_an_earlier_export_asks_first(qtbot, tmp_path: Path, monk
     monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text, *_a: asked.append(text) or answer[0])
     finished: list[int] = []
     dialog.finished.connect(finished.append)
-    dialog.accept()  # nothing there yet: no question
-    assert finished == [QDialog.DialogCode.Accepted] and asked == []
+    dialog.accept()  # nothing there yet: no question, and nothing to write over (one written meanwhile: refused)
+    assert finished == [QDialog.DialogCode.Accepted] and asked == [] and not dialog.request().overwrite
     if fmt == "csv":
         target.write_text("path,label\n")
     else:
@@ -185,7 +185,7 @@ def test_exporting_over_an_earlier_export_asks_first(qtbot, tmp_path: Path, monk
     assert len(asked) == 1 and target.name in asked[0] and finished == [QDialog.DialogCode.Accepted]
     answer[0] = QMessageBox.StandardButton.Yes
     dialog.accept()
-    assert len(asked) == 2 and finished == [QDialog.DialogCode.Accepted] * 2
+    assert len(asked) == 2 and finished == [QDialog.DialogCode.Accepted] * 2 and dialog.request().overwrite
     (tmp_path / "empty").mkdir()  # an empty folder holds no export: nothing to ask
     dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))
     dialog.path.setText(str(tmp_path / "empty"))

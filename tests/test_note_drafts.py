@@ -180,3 +180,52 @@ def test_a_note_typed_without_a_pause_is_kept_as_it_goes(qtbot, tmp_path: Path) 
     (on_disk,) = seen
     assert on_disk and "particle near the gate" in on_disk  # kept while typing, at most the last keys missing
 
+
+
+def test_a_draft_knows_the_note_it_was_typed_over_and_the_editor_says_when_a_colleague_changed_it(
+        qtbot, tmp_path: Path) -> None:
+    """Amy's draft (Esc) came back in the editor after bob had saved a note on the image, said only "Your unsaved
+    text is back", and Ctrl+Enter replaced bob's note unseen (team walk-through). A draft keeps the saved note it
+    was typed over, on disk too (a crash), and the editor opened over another note says so, with what it reads now
+    and who wrote it; once said, the draft is typed over that note."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.note_dialog import NoteDialog
+
+    path = tmp_path / "drafts.json"
+    drafts = NoteDrafts()
+    drafts.attach(path)
+    drafts.keep(13, "amy draft on lc stain", note="")
+    drafts.keep(13, "amy draft on lc stain, longer", note="")  # kept again: still typed over the same note
+    drafts.keep(14, "over a note", note="the note then")
+    assert (drafts.over(13), drafts.over(14), drafts.over(15)) == ("", "the note then", None)
+    later = NoteDrafts()  # (after a crash)
+    assert later.attach(path) == 2 and later.over(13) == "" and later.over(14) == "the note then"
+    old_format = tmp_path / "old.json"  # a file of an earlier version: not known, nothing said
+    old_format.write_text('{"format": 1, "drafts": {"13": "typed"}}', encoding="utf-8")
+    earlier = NoteDrafts()
+    assert earlier.attach(old_format) == 1 and earlier.over(13) is None
+    seen: list[tuple[bool, str, str]] = []
+
+    def look_then_cancel() -> None:
+        dialog = QApplication.activeModalWidget()
+        seen.append((dialog.changed.isVisible(), dialog.changed.text(), dialog.text()))
+        dialog.reject()
+
+    for note in ("bob note on lc stain", "bob note on lc stain", ""):
+        QTimer.singleShot(100, look_then_cancel)
+        assert NoteDialog.ask(None, "lc_stain.png", note, later, 13, author="bob") is None
+    assert seen[0] == (True, "bob changed this image's note after you typed the text below; it reads now:\n"
+                             "“bob note on lc stain”\nCtrl+Enter puts your text in its place (copy theirs in to keep "
+                             "it) · Esc keeps yours for later", "amy draft on lc stain, longer")
+    assert seen[1][0] is False  # said once: the draft is typed over bob's note now
+    assert seen[2][:2] == (True, "bob removed this image's note after you typed the text below.")
+    QTimer.singleShot(100, look_then_cancel)  # the note it was typed over: nothing to say
+    assert NoteDialog.ask(None, "x.png", "the note then", later, 14, author="bob") is None
+    assert seen[3][0] is False
+    QTimer.singleShot(100, look_then_cancel)
+    assert NoteDialog.ask(None, "y.png", "a note", earlier, 13) is None and seen[4][0] is False  # (not known)
+    later.drop(13)
+    assert later.over(13) is None and "13" not in json.loads(path.read_text(encoding="utf-8"))["over"]

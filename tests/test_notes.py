@@ -11,6 +11,7 @@ from store_backends import BACKENDS, fresh_engine
 from app.services.judging import JudgingService
 from app.store import queries, repo
 from app.store.db import session_scope
+from app.store.errors import JudgmentConflictError
 from app.store.records import BatchItem, ImageRecord, PredictionRecord
 
 MODEL = "notes-v1"
@@ -145,10 +146,15 @@ def test_a_note_or_an_undo_keeps_a_colleagues_decision_theirs(engine: Engine, tm
     assert (noted.analyst, noted.decider, noted.decided_when) == ("alice", "bob", bob_row.created_at)
     (queued,) = QueueService(engine, "carol").note([image.image_id], "agreed")
     assert (queued.analyst, queued.decider) == ("carol", "bob")
+    with pytest.raises(JudgmentConflictError) as refused:  # her note is carol's now: nothing of hers to undo (it
+        alice.undo()  # wrote a row that kept carol's and said "Undone": team walk-through)
+    assert refused.value.note and refused.value.current.note == "agreed"
+    alice.add_note(_item(engine, image, pred), "agreed: a crack")
     assert alice.undo().decider == "bob"  # her note undone: bob's decision, still his
     with session_scope(engine, action="read") as s:
         history = repo.judgment_history(s, image.image_id)
-    assert [j.analyst for j in history] == ["bob", "alice", "carol", "alice"]  # who wrote each row
+    assert [j.analyst for j in history] == ["bob", "alice", "carol", "alice", "alice"]  # who wrote each row
+    assert history[-1].note == "agreed"  # (carol's back)
     out = export_labels(engine, tmp_path / "labels.csv", "csv")
     with (tmp_path / "labels.csv").open(encoding="utf-8-sig") as fh:
         (row,) = [r for r in csv.DictReader(fh) if r["path"].endswith("d.png")]

@@ -378,134 +378,134 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="55"/>
-        <location filename="../ui/export_dialog.py" line="171"/>
-        <location filename="../ui/export_dialog.py" line="214"/>
+        <location filename="../ui/export_dialog.py" line="56"/>
+        <location filename="../ui/export_dialog.py" line="172"/>
+        <location filename="../ui/export_dialog.py" line="215"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="58"/>
+        <location filename="../ui/export_dialog.py" line="59"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="59"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>JSON (with how many judgments each image had)</source>
         <translation>JSON（含每張影像的判定次數）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="60"/>
+        <location filename="../ui/export_dialog.py" line="61"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類別一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="65"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="66"/>
+        <location filename="../ui/export_dialog.py" line="67"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="68"/>
+        <location filename="../ui/export_dialog.py" line="69"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="68"/>
+        <location filename="../ui/export_dialog.py" line="69"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="69"/>
+        <location filename="../ui/export_dialog.py" line="70"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="70"/>
+        <location filename="../ui/export_dialog.py" line="71"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="70"/>
+        <location filename="../ui/export_dialog.py" line="71"/>
         <source>waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="71"/>
+        <location filename="../ui/export_dialog.py" line="72"/>
         <source>unreadable</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="72"/>
+        <location filename="../ui/export_dialog.py" line="73"/>
         <source>Also the images no person decided, with their status (auto: the model&apos;s type; waiting, unreadable: no type), so that the export accounts for every image: the batch&apos;s whole result, for a report. CSV and JSON only; training skips these rows, so the model never learns from its own calls.</source>
         <translation>也匯出尚無人判定的影像及其狀態（auto：模型的類別；waiting、unreadable：無類別），讓匯出涵蓋每張影像：整批的完整結果，供報告使用。僅限 CSV 與 JSON；訓練會略過這些列，模型不會從自己的判定中學習。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="84"/>
+        <location filename="../ui/export_dialog.py" line="85"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="98"/>
+        <location filename="../ui/export_dialog.py" line="99"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="107"/>
+        <location filename="../ui/export_dialog.py" line="108"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="108"/>
+        <location filename="../ui/export_dialog.py" line="109"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="109"/>
+        <location filename="../ui/export_dialog.py" line="110"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="110"/>
+        <location filename="../ui/export_dialog.py" line="111"/>
         <source>Not for training:</source>
         <translation>不用於訓練：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="115"/>
+        <location filename="../ui/export_dialog.py" line="116"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="120"/>
+        <location filename="../ui/export_dialog.py" line="121"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="167"/>
+        <location filename="../ui/export_dialog.py" line="168"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="180"/>
+        <location filename="../ui/export_dialog.py" line="181"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="182"/>
+        <location filename="../ui/export_dialog.py" line="183"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="207"/>
+        <location filename="../ui/export_dialog.py" line="208"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there; an image relabelled since its earlier export is moved to its new type&apos;s folder. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊；先前匯出後改過標籤的影像會移到新類型的資料夾。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="212"/>
+        <location filename="../ui/export_dialog.py" line="213"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -531,16 +531,21 @@
     </message>
     <message>
         <location filename="../ui/style.py" line="428"/>
+        <source>Another export wrote into {out} meanwhile (its manifest.csv is there now): export again to replace it, or choose another folder.</source>
+        <translation>另一個匯出已在此期間寫入 {out}（現已有其 manifest.csv）：請再次匯出以取代它，或選擇其他資料夾。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="431"/>
         <source>Another export is writing into {out} now ({who}, since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（{who}，自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="431"/>
+        <location filename="../ui/style.py" line="434"/>
         <source>Another export is writing into {out} now (since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="434"/>
+        <location filename="../ui/style.py" line="437"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -892,7 +897,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="384"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1842,7 +1847,7 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="75"/>
         <location filename="../ui/main_window.py" line="489"/>
-        <location filename="../ui/queue_actions.py" line="226"/>
+        <location filename="../ui/queue_actions.py" line="233"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1886,7 +1891,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="333"/>
+        <location filename="../ui/judging_actions.py" line="334"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1991,62 +1996,62 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>{file}：已移除 {name}，現為 {names}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="229"/>
+        <location filename="../ui/judging_actions.py" line="230"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="250"/>
+        <location filename="../ui/judging_actions.py" line="251"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="251"/>
+        <location filename="../ui/judging_actions.py" line="252"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="262"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="264"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="271"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="271"/>
+        <location filename="../ui/judging_actions.py" line="272"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="272"/>
+        <location filename="../ui/judging_actions.py" line="273"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="273"/>
+        <location filename="../ui/judging_actions.py" line="274"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="277"/>
+        <location filename="../ui/judging_actions.py" line="278"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="279"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="330"/>
+        <location filename="../ui/judging_actions.py" line="331"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2116,22 +2121,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="376"/>
+        <location filename="../ui/judging_actions.py" line="377"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="385"/>
+        <location filename="../ui/judging_actions.py" line="386"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="386"/>
+        <location filename="../ui/judging_actions.py" line="387"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2140,32 +2145,42 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="391"/>
+        <location filename="../ui/judging_actions.py" line="392"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="411"/>
+        <location filename="../ui/judging_actions.py" line="414"/>
+        <source>Cannot redo on {file}: {who} changed its note since ({when}).</source>
+        <translation>無法在 {file} 上重做：{who} 之後已更改其註記（{when}）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="415"/>
+        <source>Cannot undo on {file}: {who} changed its note since ({when}); theirs stays.</source>
+        <translation>無法在 {file} 上復原：{who} 之後已更改其註記（{when}）；保留其註記。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="418"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="413"/>
+        <location filename="../ui/judging_actions.py" line="420"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="414"/>
+        <location filename="../ui/judging_actions.py" line="421"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="415"/>
+        <location filename="../ui/judging_actions.py" line="422"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="427"/>
+        <location filename="../ui/judging_actions.py" line="433"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2174,17 +2189,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="430"/>
+        <location filename="../ui/judging_actions.py" line="436"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="431"/>
+        <location filename="../ui/judging_actions.py" line="437"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="437"/>
+        <location filename="../ui/judging_actions.py" line="443"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2193,27 +2208,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="441"/>
+        <location filename="../ui/judging_actions.py" line="447"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="455"/>
+        <location filename="../ui/judging_actions.py" line="461"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="458"/>
+        <location filename="../ui/judging_actions.py" line="464"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="532"/>
+        <location filename="../ui/judging_actions.py" line="538"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="533"/>
+        <location filename="../ui/judging_actions.py" line="539"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2226,12 +2241,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="538"/>
+        <location filename="../ui/judging_actions.py" line="544"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="539"/>
+        <location filename="../ui/judging_actions.py" line="545"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2244,12 +2259,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="544"/>
+        <location filename="../ui/judging_actions.py" line="550"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="545"/>
+        <location filename="../ui/judging_actions.py" line="551"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2262,12 +2277,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="550"/>
+        <location filename="../ui/judging_actions.py" line="556"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="551"/>
+        <location filename="../ui/judging_actions.py" line="557"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2417,17 +2432,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="441"/>
+        <location filename="../ui/style.py" line="444"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="443"/>
+        <location filename="../ui/style.py" line="446"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="445"/>
+        <location filename="../ui/style.py" line="448"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2468,24 +2483,49 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Note</name>
     <message>
-        <location filename="../ui/note_dialog.py" line="35"/>
+        <location filename="../ui/note_dialog.py" line="36"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="36"/>
+        <location filename="../ui/note_dialog.py" line="37"/>
         <source>Note for {name}:</source>
         <translation>{name} 的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="43"/>
+        <location filename="../ui/note_dialog.py" line="49"/>
         <source>Ctrl+Enter saves · Esc cancels · an empty note removes it</source>
         <translation>Ctrl+Enter 儲存 · Esc 取消 · 清空註記即刪除</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="48"/>
+        <location filename="../ui/note_dialog.py" line="54"/>
         <source>Your unsaved text is back · Ctrl+Enter saves it · Esc keeps it for later</source>
         <translation>已取回您未儲存的文字 · Ctrl+Enter 儲存 · Esc 留待稍後</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="131"/>
+        <source>{who} removed this image&apos;s note after you typed the text below.</source>
+        <translation>在您輸入下方文字後，{who} 已移除此影像的註記。</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="132"/>
+        <source>This image&apos;s note was removed after you typed the text below.</source>
+        <translation>在您輸入下方文字後，此影像的註記已被移除。</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="134"/>
+        <source>{who} changed this image&apos;s note after you typed the text below; it reads now:</source>
+        <translation>在您輸入下方文字後，{who} 已更改此影像的註記；目前內容為：</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="136"/>
+        <source>This image&apos;s note was changed after you typed the text below; it reads now:</source>
+        <translation>在您輸入下方文字後，此影像的註記已被更改；目前內容為：</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="137"/>
+        <source>Ctrl+Enter puts your text in its place (copy theirs in to keep it) · Esc keeps yours for later</source>
+        <translation>Ctrl+Enter 以您的文字取代之（若要保留對方的註記，請將其複製進來）· Esc 保留您的文字供之後使用</translation>
     </message>
 </context>
 <context>
@@ -2733,94 +2773,99 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>盲判抽查：判定前不顯示模型的判斷</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="32"/>
+        <location filename="../ui/queue_model.py" line="33"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="34"/>
+        <location filename="../ui/queue_model.py" line="35"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="35"/>
+        <location filename="../ui/queue_model.py" line="36"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="152"/>
+        <location filename="../ui/queue_model.py" line="109"/>
+        <source>Nothing undone: {who} changed the note of {file} since ({when}).</source>
+        <translation>未復原任何內容：{who} 之後已更改 {file} 的註記（{when}）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="181"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="153"/>
+        <location filename="../ui/queue_model.py" line="182"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="154"/>
+        <location filename="../ui/queue_model.py" line="183"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="155"/>
+        <location filename="../ui/queue_model.py" line="184"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="156"/>
+        <location filename="../ui/queue_model.py" line="185"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="157"/>
+        <location filename="../ui/queue_model.py" line="186"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="158"/>
+        <location filename="../ui/queue_model.py" line="187"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="159"/>
+        <location filename="../ui/queue_model.py" line="188"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="197"/>
+        <location filename="../ui/queue_model.py" line="226"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="199"/>
+        <location filename="../ui/queue_model.py" line="228"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="201"/>
+        <location filename="../ui/queue_model.py" line="230"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="206"/>
+        <location filename="../ui/queue_model.py" line="235"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="208"/>
+        <location filename="../ui/queue_model.py" line="237"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="209"/>
+        <location filename="../ui/queue_model.py" line="238"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="215"/>
+        <location filename="../ui/queue_model.py" line="244"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3060,7 +3105,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="215"/>
-        <location filename="../ui/queue_model.py" line="243"/>
+        <location filename="../ui/queue_model.py" line="272"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3140,227 +3185,227 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="126"/>
+        <location filename="../ui/queue_actions.py" line="133"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="141"/>
+        <location filename="../ui/queue_actions.py" line="148"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="151"/>
+        <location filename="../ui/queue_actions.py" line="158"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="202"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="212"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="224"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="276"/>
+        <location filename="../ui/queue_actions.py" line="283"/>
         <source>Nothing accepted: Enter does not put the model&apos;s call over your own decisions; C or U change them</source>
         <translation>未接受任何影像：Enter 不會以模型的判斷取代您自己的判定；要更改請按 C 或 U</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="278"/>
+        <location filename="../ui/queue_actions.py" line="285"/>
         <source>Nothing accepted: you judged these so already</source>
         <translation>未接受任何影像：您已如此判定這些影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="310"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="312"/>
+        <location filename="../ui/queue_actions.py" line="319"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="315"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="319"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="329"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="331"/>
+        <location filename="../ui/queue_actions.py" line="338"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="345"/>
+        <location filename="../ui/queue_actions.py" line="352"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="368"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="363"/>
+        <location filename="../ui/queue_actions.py" line="370"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="366"/>
+        <location filename="../ui/queue_actions.py" line="373"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="369"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="372"/>
+        <location filename="../ui/queue_actions.py" line="379"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="384"/>
+        <location filename="../ui/queue_actions.py" line="391"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="398"/>
+        <location filename="../ui/queue_actions.py" line="405"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="404"/>
+        <location filename="../ui/queue_actions.py" line="411"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="415"/>
+        <location filename="../ui/queue_actions.py" line="422"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="421"/>
+        <location filename="../ui/queue_actions.py" line="428"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="427"/>
+        <location filename="../ui/queue_actions.py" line="434"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="428"/>
+        <location filename="../ui/queue_actions.py" line="435"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="439"/>
+        <location filename="../ui/queue_actions.py" line="446"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="440"/>
+        <location filename="../ui/queue_actions.py" line="447"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="475"/>
+        <location filename="../ui/queue_actions.py" line="482"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="497"/>
+        <location filename="../ui/queue_actions.py" line="504"/>
         <source>Undid the judgment on {name}</source>
         <translation>已復原 {name} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="457"/>
+        <location filename="../ui/queue_actions.py" line="464"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="460"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="461"/>
+        <location filename="../ui/queue_actions.py" line="468"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="462"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="463"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="478"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="481"/>
+        <location filename="../ui/queue_actions.py" line="488"/>
         <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="491"/>
+        <location filename="../ui/queue_actions.py" line="498"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="498"/>
+        <location filename="../ui/queue_actions.py" line="505"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="526"/>
+        <location filename="../ui/queue_actions.py" line="534"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="527"/>
+        <location filename="../ui/queue_actions.py" line="535"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3369,57 +3414,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="542"/>
+        <location filename="../ui/queue_actions.py" line="550"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="545"/>
+        <location filename="../ui/queue_actions.py" line="553"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="549"/>
+        <location filename="../ui/queue_actions.py" line="557"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="560"/>
+        <location filename="../ui/queue_model.py" line="112"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="564"/>
+        <location filename="../ui/queue_model.py" line="116"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="567"/>
+        <location filename="../ui/queue_model.py" line="119"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="571"/>
+        <location filename="../ui/queue_model.py" line="123"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="573"/>
+        <location filename="../ui/queue_model.py" line="125"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="585"/>
+        <location filename="../ui/queue_actions.py" line="571"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="591"/>
+        <location filename="../ui/queue_actions.py" line="577"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="594"/>
+        <location filename="../ui/queue_actions.py" line="580"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

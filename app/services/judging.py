@@ -349,11 +349,12 @@ class JudgingService:
             return count_export_rows(s, batch_id=batch_id, since=since, statuses=statuses)
 
     def export(self, out: Path, fmt: str, *, batch_id: int | None = None, since: dt.datetime | None = None,
-               statuses: Collection[str] | None = None, progress=None) -> ExportResult:
+               statuses: Collection[str] | None = None, progress=None, overwrite: bool = True) -> ExportResult:
         """``fma-judge export`` from the app: the same formats (csv, json, imagefolder) and filters; ``progress``:
-        called with ``(rows written, 0)`` as the export goes."""
+        called with ``(rows written, 0)`` as the export goes; ``overwrite`` False: an image folder's earlier export
+        found there now is refused (the analyst was not asked about it)."""
         return export_labels(self.engine, out, fmt, batch_id=batch_id, since=since, statuses=statuses,
-                             progress=progress)
+                             progress=progress, overwrite=overwrite, by=self.analyst)
 
 
 __all__ = ["UNDECIDED_STATUSES", "JudgingService", "OpenedBatch", "StoreError", "existing_export"]

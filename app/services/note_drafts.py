@@ -3,8 +3,9 @@
 A draft is the text of the note editor that did not reach the database: typed and cancelled (Esc, a slip onto
 Cancel), refused by the store (a disk that is full, a network database away), or still being typed (the editor
 writes it as it goes). Drafts are keyed by image id, or by the sorted image ids of a queue selection, and kept per
-database in one small JSON file (``{"format": 1, "drafts": {"12": "text", "12,13": "text"}}``), replaced atomically
-on every change. The database's URL is never written: the file is named by its hash.
+database in one small JSON file (``{"format": 1, "drafts": {"12": "text", "12,13": "text"}, "over": {"12": "the
+saved note it was typed over"}}``), replaced atomically on every change. The database's URL is never written: the
+file is named by its hash.
 
 Two windows of the app on one database (or two analysts' sessions on one profile) share the file: each change is
 read, merged and written under a lock file beside it (``….json.lock``, created exclusively; one left by a process
@@ -126,6 +127,7 @@ class NoteDrafts:
 
     def __init__(self) -> None:
         self._texts: dict[Hashable, str] = {}
+        self._over: dict[Hashable, str] = {}  # the saved note each draft was typed over (:meth:`over`)
         self.path: Path | None = None
         self.error: str | None = None
         self.held: tuple[Hashable, ...] = ()  # the keys :meth:`attach` found on disk
@@ -141,6 +143,8 @@ class NoteDrafts:
             if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("drafts"), dict):
                 raise ValueError("not a drafts file of this version")
             held = {_key(k): v for k, v in data["drafts"].items() if isinstance(v, str) and v.strip()}
+            over = data.get("over") if isinstance(data.get("over"), dict) else {}
+            self._over.update({_key(k): v for k, v in over.items() if _key(k) in held and isinstance(v, str)})
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError; so is a key that is no image id
@@ -157,17 +161,33 @@ class NoteDrafts:
     def get(self, key: Hashable) -> str | None:
         return self._texts.get(key)
 
+    def over(self, key: Hashable) -> str | None:
+        """The saved note ``key``'s draft was typed over ("" none); None: not known (a file of an earlier version).
+        A colleague's note written since is then told apart from the one the analyst saw: the draft came back and
+        replaced it, unseen (team walk-through)."""
+        return self._over.get(key) if key in self._texts else None
+
     def keep(self, key: Hashable, text: str, note: str = "") -> bool:
-        """Keep ``text`` unless it is blank or the saved ``note`` itself (then any older draft goes); True: kept."""
+        """Keep ``text``, typed over the saved ``note``, unless it is blank or ``note`` itself (then any older draft
+        goes); True: kept. A draft kept again keeps the note it was first typed over."""
         if not text.strip() or text.strip() == note.strip():
             self.drop(key)
             return False
+        if key not in self._texts:
+            self._over[key] = note
         if self._texts.get(key) != text:
             self._texts[key] = text
             self._save(key)
         return True
 
+    def seen(self, key: Hashable, note: str) -> None:
+        """The analyst has seen the saved ``note`` beside ``key``'s draft: the draft is typed over it from now."""
+        if key in self._texts and self._over.get(key) != note:
+            self._over[key] = note
+            self._save(key)
+
     def drop(self, key: Hashable) -> None:
+        self._over.pop(key, None)
         if self._texts.pop(key, None) is not None:
             self._save(key)
 
@@ -183,29 +203,36 @@ class NoteDrafts:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with _locked(self.path):
-                on_disk = self._on_disk()
+                on_disk, over = self._on_disk()
                 changed = self._texts if key is None else {key: self._texts.get(key)}
                 for k, text in changed.items():
                     if text is None:
                         on_disk.pop(_text_key(k), None)
+                        over.pop(_text_key(k), None)
                     else:
                         on_disk[_text_key(k)] = text
-                write_text(self.path, json.dumps({"format": FORMAT, "drafts": on_disk}, ensure_ascii=False))
+                        if k in self._over:
+                            over[_text_key(k)] = self._over[k]
+                write_text(self.path, json.dumps({"format": FORMAT, "drafts": on_disk, "over": over},
+                                                 ensure_ascii=False))
             self.error = None
         except OSError as exc:  # a full disk, a read-only profile: the drafts stay in memory, the close asks
             self.error = f"could not write the unsaved notes to {self.path} ({exc})"
         if self.on_change is not None:
             self.on_change()
 
-    def _on_disk(self) -> dict[str, str]:
-        """The drafts the file holds now (another window's too); nothing when it is missing or unreadable (attach
-        set an unreadable one aside)."""
+    def _on_disk(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The drafts the file holds now (another window's too) and the notes they were typed over; nothing when
+        it is missing or unreadable (attach set an unreadable one aside)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
-        drafts = data.get("drafts") if isinstance(data, dict) and data.get("format") == FORMAT else None
-        return {k: v for k, v in drafts.items() if isinstance(v, str)} if isinstance(drafts, dict) else {}
+            return {}, {}
+        ours = isinstance(data, dict) and data.get("format") == FORMAT
+        drafts, over = (data.get("drafts"), data.get("over")) if ours else (None, None)
+        drafts = {k: v for k, v in drafts.items() if isinstance(v, str)} if isinstance(drafts, dict) else {}
+        return drafts, {k: v for k, v in over.items() if k in drafts and isinstance(v, str)} \
+            if isinstance(over, dict) else {}
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._texts

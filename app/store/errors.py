@@ -118,7 +118,9 @@ class ExportError(ValueError):
     * ``"is_store"``: ``out`` is the database the judgments are kept in;
     * ``"inside_batch"``: ``out`` is inside the folder ``folder`` of the batch named ``name``;
     * ``"no_batch"``: no batch has the id or name ``batch`` (a bad ``--batch``: exit 2, as other bad options);
-    * ``"busy"``: another export is writing into the folder ``out`` now (``who``, ``since``: local HH:MM).
+    * ``"busy"``: another export is writing into the folder ``out`` now (``who``, ``since``: local HH:MM);
+    * ``"exists"``: asked not to write over one, the image folder ``out`` holds a ``manifest.csv`` (written since
+      the caller looked: another export).
     """
 
     def __init__(self, message: str, reason: str | None = None, **fields: str) -> None:

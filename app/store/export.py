@@ -368,6 +368,8 @@ def export_labels(
     statuses: Collection[str] | None = None,
     taxonomy: Taxonomy | None = None,
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = True,
+    by: str | None = None,
 ) -> ExportResult:
     """Export every image's current judgment.
 
@@ -384,6 +386,10 @@ def export_labels(
         taxonomy: taxonomy for the leaf paths (default: the one embedded in each judgment's model version).
         progress: called with ``(rows written, 0)`` every :data:`PROGRESS_EVERY` rows (the total is not counted
             ahead: that would be a second pass).
+        overwrite: False: an imagefolder export refuses a folder whose ``manifest.csv`` is there once it holds the
+            folder's lock (another export wrote it since the caller looked: ``"exists"``).
+        by: the analyst exporting, named to a second export into the folder meanwhile (with this account and
+            computer).
 
     Raises:
         ExportError: unknown format or status, or an output path of the wrong kind.
@@ -403,8 +409,8 @@ def export_labels(
                           "is_store", out=str(target))
     if isinstance(source, Engine):
         with translate_errors(source, "read"), Session(source) as session:
-            return _export(session, target, fmt, batch_id, since, chosen, taxonomy, progress)
-    return _export(source, target, fmt, batch_id, since, chosen, taxonomy, progress)
+            return _export(session, target, fmt, batch_id, since, chosen, taxonomy, progress, overwrite, by)
+    return _export(source, target, fmt, batch_id, since, chosen, taxonomy, progress, overwrite, by)
 
 
 def _export(
@@ -416,6 +422,8 @@ def _export(
     statuses: frozenset[str],
     taxonomy: Taxonomy | None,
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = True,
+    by: str | None = None,
 ) -> ExportResult:
     if fmt == "imagefolder":
         _refuse_batch_folder(session, out)
@@ -441,7 +449,7 @@ def _export(
     kept: tuple[str, ...] = ()
     if fmt == "imagefolder":
         make_folder(out)
-        count, removed, kept = write_imagefolder(rows, out, skipped, spectra)
+        count, removed, kept = write_imagefolder(rows, out, skipped, spectra, overwrite=overwrite, by=by)
     else:
         count = write_csv(rows, out, spectra) if fmt == "csv" else write_json(rows, out)
     return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0],

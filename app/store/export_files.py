@@ -271,7 +271,8 @@ lead's backup of a type folder for copies, and removed it: review)."""
 
 
 def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-                       spectra: bool = False) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+                      spectra: bool = False, *, overwrite: bool = True,
+                      by: str | None = None) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     """Copy the images (:func:`_copied`), write ``manifest.csv``, the notes' sidecar ``notes.csv`` and the ledger
     (:data:`EXPORT_LEDGER`), and remove the copies an earlier export there made of the images this one copied under
     another type (relabelled since: :func:`_earlier_copies`).
@@ -279,8 +280,18 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
     Returns:
         ``(rows exported, paths of the earlier copies removed, paths of the earlier copies this export does not
         list and left in place)``: outside its scope, or their file gone since.
+
+    Raises:
+        ExportError: ``"busy"``, another export writes into the folder now (:func:`export_lock`, naming ``by``);
+            ``"exists"``, without ``overwrite``, the folder holds a ``manifest.csv``.
     """
-    with export_lock(folder) as lock:  # one export into a folder at a time: two could remove each other's copies
+    # One export into a folder at a time: two could remove each other's copies. Without ``overwrite`` an earlier
+    # export is looked for again under the lock: the caller's look came first, and two exports started at once both
+    # passed it and wrote (team walk-through).
+    with export_lock(folder, by=by) as lock:
+        if not overwrite and (manifest := folder / IMAGEFOLDER_MANIFEST).is_file():
+            raise ExportError(f"{manifest}: exists (written since this export began: another export?); --overwrite "
+                              "writes over it, or choose another --out", "exists", out=str(folder))
         return _write_imagefolder(rows, folder, skipped, spectra, lock)
 
 

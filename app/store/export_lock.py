@@ -63,6 +63,8 @@ def _holder(path: Path) -> tuple[str, str, float] | None:
     try:
         held = json.loads(text)
         who = f"{held['user']} on {held['host']}"
+        if held.get("by"):
+            who = f"{held['by']} ({who})"
         since = datetime.fromisoformat(held["since"]).astimezone().strftime("%H:%M")
     except (ValueError, KeyError, TypeError):  # being written, or not ours: said without names
         who, since = "", datetime.fromtimestamp(st.st_mtime).strftime("%H:%M")
@@ -70,8 +72,9 @@ def _holder(path: Path) -> tuple[str, str, float] | None:
 
 
 @contextlib.contextmanager
-def export_lock(folder: Path, stale_s: float = STALE_S) -> Iterator[ExportLock]:
-    """Hold ``folder``'s export lock for the block.
+def export_lock(folder: Path, stale_s: float = STALE_S, by: str | None = None) -> Iterator[ExportLock]:
+    """Hold ``folder``'s export lock for the block; ``by``: the analyst exporting (a shared workstation account
+    named no one), named to a second export with this computer's account.
 
     Raises:
         ExportError: ``"busy"``: another export is writing into ``folder`` now (``who``, ``since``); the message
@@ -83,7 +86,7 @@ def export_lock(folder: Path, stale_s: float = STALE_S) -> Iterator[ExportLock]:
         user = getpass.getuser()
     except (OSError, KeyError, ImportError):  # no name for this account (a service, a container)
         user = "?"
-    body = json.dumps({"user": user, "host": socket.gethostname(), "pid": os.getpid(), "token": token,
+    body = json.dumps({"by": by, "user": user, "host": socket.gethostname(), "pid": os.getpid(), "token": token,
                        "since": datetime.now(UTC).isoformat(timespec="seconds")}).encode()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     lock, fd = ExportLock(path, token), None

@@ -42,6 +42,7 @@ class ExportRequest:
     batch_id: int | None
     since: dt.datetime | None
     statuses: tuple[str, ...]
+    overwrite: bool = False  # the analyst said to write over the earlier export found there
 
 
 class ExportDialog(QDialog):
@@ -216,6 +217,7 @@ class ExportDialog(QDialog):
                 QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             self.path.setFocus()
             return
+        self._overwrite = clash is not None
         super().accept()
 
     def request(self) -> ExportRequest:
@@ -226,4 +228,5 @@ class ExportDialog(QDialog):
             since = dt.datetime(d.year(), d.month(), d.day()).astimezone()
         return ExportRequest(path=Path(self.path.text().strip()).expanduser(), fmt=self.format.currentData(),
                              batch_id=self.scope.currentData(), since=since,
-                             statuses=tuple(s for s, b in self.status_boxes.items() if b.isChecked() and b.isEnabled()))
+                             statuses=tuple(s for s, b in self.status_boxes.items() if b.isChecked() and b.isEnabled()),
+                             overwrite=getattr(self, "_overwrite", False))

@@ -223,7 +223,8 @@ class JudgingActions:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
         key = item.image.image_id
-        text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key)
+        text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key,
+                              author=item.judgment.analyst if item.judgment is not None else None)
         if text is None:
             if key in self.note_drafts:
                 self.statusBar().showMessage(QCoreApplication.translate(  # named: the analyst may move on meanwhile
@@ -293,7 +294,7 @@ class JudgingActions:
             record = action()
         except JudgmentConflictError as exc:  # nothing is wrong with the database: say why, no alarm box
             if stepping is not None and exc.current is not None:
-                self._step_refused(exc.current, redo=stepping == "redo")
+                self._step_refused(exc.current, redo=stepping == "redo", note=exc.note)
             elif exc.current is None:
                 self.statusBar().showMessage(str(exc), 10_000)
             else:
@@ -402,19 +403,24 @@ class JudgingActions:
         return {"file": Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
                 **their_judgment(theirs, self.presenter.name, note=note)}
 
-    def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
-        """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,
-        and the status bar says whose and what the next key will do (it goes on to the step before: pressed again
-        because the first seemed not to work, it undid another image without a word)."""
-        args = self._show_theirs(theirs)
+    def _step_refused(self, theirs: JudgmentRecord, *, redo: bool, note: bool = False) -> None:
+        """An undo (redo) of a judgment the image has been judged again since (``note``: a note whose note was
+        written over since): the image shows its judgment now, and the status bar says whose and what the next key
+        will do (it goes on to the step before: pressed again because the first seemed not to work, it undid
+        another image without a word)."""
+        args = self._show_theirs(theirs, note=note)
         more = self.service.can_redo if redo else self.service.can_undo
-        self.statusBar().showMessage((QCoreApplication.translate(
-            "Main", "Cannot redo on {file}: judged since by {who} ({when}): {what}.") if redo else
-            QCoreApplication.translate("Main", "Cannot undo on {file}: judged since by {who} ({when}): {what}.")
-        ).format(**args) + ("  " + (QCoreApplication.translate("Main", "The next redo goes to the step before it.")
-                                    if redo else QCoreApplication.translate(
-                                        "Main", "The next undo goes to your judgment before it.")) if more else ""),
-            12_000)
+        if note:
+            text = (QCoreApplication.translate("Main", "Cannot redo on {file}: {who} changed its note since ({when}).")
+                    if redo else QCoreApplication.translate(
+                        "Main", "Cannot undo on {file}: {who} changed its note since ({when}); theirs stays."))
+        else:
+            text = QCoreApplication.translate(
+                "Main", "Cannot redo on {file}: judged since by {who} ({when}): {what}.") if redo else \
+                QCoreApplication.translate("Main", "Cannot undo on {file}: judged since by {who} ({when}): {what}.")
+        after = QCoreApplication.translate("Main", "The next redo goes to the step before it.") if redo else \
+            QCoreApplication.translate("Main", "The next undo goes to your judgment before it.")
+        self.statusBar().showMessage(text.format(**args) + ("  " + after if more else ""), 12_000)
 
     def _judged_meanwhile(self, theirs: JudgmentRecord, *, note: bool = False, note_changed: bool = False,
                           advance: bool = True) -> None:

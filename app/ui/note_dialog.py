@@ -30,11 +30,17 @@ class NoteDialog(QDialog):
     """
 
     def __init__(self, file_name: str, note: str = "", parent: QWidget | None = None, *,
-                 restored: bool = False, prompt: str | None = None) -> None:
+                 restored: bool = False, prompt: str | None = None, changed: str | None = None,
+                 author: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(QCoreApplication.translate("Note", "Note"))
         prompt = QLabel(prompt or QCoreApplication.translate("Note", "Note for {name}:").format(name=file_name), self)
         prompt.setWordWrap(True)
+        self.changed = QLabel(self)  # the saved note changed since the draft was typed: said, with what it reads now
+        self.changed.setWordWrap(True)
+        self.changed.setStyleSheet("color: #f29900;")
+        self.changed.setText(_changed_text(changed, author) if changed is not None else "")
+        self.changed.setVisible(changed is not None)
         self.editor = QPlainTextEdit(self)
         self.editor.setPlainText(note)
         self.editor.setTabChangesFocus(True)
@@ -58,6 +64,7 @@ class NoteDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(prompt)
+        layout.addWidget(self.changed)
         layout.addWidget(self.editor, 1)
         layout.addWidget(hint)
         layout.addWidget(buttons)
@@ -80,15 +87,22 @@ class NoteDialog(QDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, file_name: str, note: str = "", drafts: NoteDrafts | None = None,
-            key: Hashable = None, prompt: str | None = None) -> str | None:
+            key: Hashable = None, prompt: str | None = None, author: str | None = None) -> str | None:
         """Show the dialog; the text when saved, None when cancelled.
 
         With ``drafts``, the dialog opens on ``key``'s draft when it has one, the text is kept as the draft while it
         is typed (at most :data:`TYPING_SAVE_MS` after a key) and when cancelled, unless it is ``note`` itself or
-        blank; saving drops it (the caller keeps it again when the save fails).
+        blank; saving drops it (the caller keeps it again when the save fails). A draft typed over another note
+        than ``note`` (written since by ``author``, a colleague) opens saying so, with the note as it reads now: a
+        draft brought back in its place replaced a colleague's note unseen (team walk-through).
         """
         draft = drafts.get(key) if drafts is not None else None
-        dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None, prompt=prompt)
+        over = drafts.over(key) if drafts is not None and draft is not None else None
+        changed = note if over is not None and over.strip() != note.strip() else None
+        dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None, prompt=prompt,
+                     changed=changed, author=author)
+        if changed is not None:
+            drafts.seen(key, note)  # said once: the draft is typed over this note from now on
         typing = QTimer(dialog)  # what is being typed is kept as it goes: a crash loses at most the last keys
         typing.setSingleShot(True)
         typing.setInterval(TYPING_SAVE_MS)
@@ -109,3 +123,16 @@ class NoteDialog(QDialog):
             else:
                 drafts.keep(key, text, note)
         return text if saved else None
+
+
+def _changed_text(note: str, author: str | None) -> str:
+    t = QCoreApplication
+    if not note.strip():
+        return (t.translate("Note", "{who} removed this image's note after you typed the text below.").format(
+            who=author) if author else t.translate("Note", "This image's note was removed after you typed the "
+                                                           "text below."))
+    text = (t.translate("Note", "{who} changed this image's note after you typed the text below; it reads now:")
+            .format(who=author) if author else
+            t.translate("Note", "This image's note was changed after you typed the text below; it reads now:"))
+    return text + f"\n“{note.strip()}”\n" + t.translate(
+        "Note", "Ctrl+Enter puts your text in its place (copy theirs in to keep it) · Esc keeps yours for later")

@@ -22,8 +22,15 @@ from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
-from app.ui.queue_model import COLUMN_WIDTHS, GroupRow, decided_by, fitted_widths, heading_floors
-from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
+from app.ui.queue_model import (
+    COLUMN_WIDTHS,
+    GroupRow,
+    conflict_text,
+    decided_by,
+    fitted_widths,
+    heading_floors,
+)
+from app.ui.style import export_text, file_reason_text, listed, store_text
 from app.ui.workers import Task
 
 
@@ -517,7 +524,8 @@ class QueueActions:
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
-            self.status_label.setText(self._conflict_text(exc, undo) if isinstance(exc, JudgmentConflictError)
+            self.status_label.setText(conflict_text(exc, undo, self.service.file_name, self._leaf_name)
+                                       if isinstance(exc, JudgmentConflictError)
                                       else store_text(exc))
             if isinstance(exc, JudgmentConflictError):
                 self.refresh(quiet=True)  # show the images as they are now
@@ -552,28 +560,6 @@ class QueueActions:
         QTimer.singleShot(self.DONE_SHOWN_MS, self, lambda: self.status_label.text() == done  # for hours, as if new
                           and self.status_label.setText(""))
         return True
-
-    def _conflict_text(self, exc: JudgmentConflictError, undo: bool) -> str:
-        """A refusal for a colleague's judgment made meanwhile, in the UI language, with the file and type names."""
-        theirs = exc.current
-        if undo and theirs is not None:
-            return QCoreApplication.translate(
-                "Queue", "Nothing undone: {file} was judged since by {who} ({when}): {what}.").format(
-                file=self.service.file_name(theirs.image_id), **their_judgment(theirs, self._leaf_name))
-        if exc.note and theirs is not None:  # a note written over a colleague's unseen: refused, the text kept
-            return QCoreApplication.translate(
-                "Queue", "Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the "
-                         "same selection brings it back.").format(
-                theirs=theirs.note or QCoreApplication.translate("Queue", "no note"),
-                **their_judgment(theirs, self._leaf_name, note=True))
-        if exc.count:  # a bulk action some of whose images were decided meanwhile
-            n, who = exc.count, ", ".join(exc.deciders)
-            return (QCoreApplication.translate("Queue", "Nothing saved: 1 of the selected images was judged meanwhile "
-                                                        "(by {who}); the queue shows it as it is now.") if n == 1 else
-                    QCoreApplication.translate("Queue", "Nothing saved: {n} of the selected images were judged "
-                                                        "meanwhile (by {who}); the queue shows them as they are now.")
-                    ).format(n=n, who=who)
-        return str(exc)
 
     def export_queue(self) -> None:
         """Write every row the filters match to a CSV file (in the background)."""

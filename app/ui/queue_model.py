@@ -16,8 +16,9 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QStyle, QTableView
 
 from app.services.queue import QueuePage, QueueRow
+from app.store.errors import JudgmentConflictError
 from app.store.records import same_decision
-from app.ui.style import STATE_COLOURS, listed, reason_label, state_label
+from app.ui.style import STATE_COLOURS, listed, reason_label, state_label, their_judgment
 
 
 def set_names(leaf_name: Callable[[str | None], str], leaves: Sequence[str]) -> str:
@@ -97,6 +98,34 @@ def decided_by(rows: Sequence[QueueRow], analyst: str) -> tuple[list[QueueRow], 
     own = [r for r in rows if r.state != "rejudge" and r.judged_by == analyst]
     same = [r for r in own if same_decision(r.judged_set, r.state == "unknown", r.predicted_set)]
     return [r for r in own if r not in same], same
+
+
+def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[int], str],
+                  leaf_name: Callable[[str], str | None]) -> str:
+    """A refusal for a colleague's judgment made meanwhile, in the UI language, with the file (``file_name`` of an
+    image id) and type names."""
+    theirs = exc.current
+    if undo and theirs is not None and exc.note:  # (an undo of a note a colleague's note was written over)
+        return QCoreApplication.translate("Queue", "Nothing undone: {who} changed the note of {file} since ({when}).") \
+            .format(file=file_name(theirs.image_id), **their_judgment(theirs, leaf_name, note=True))
+    if undo and theirs is not None:
+        return QCoreApplication.translate(
+            "Queue", "Nothing undone: {file} was judged since by {who} ({when}): {what}.").format(
+            file=file_name(theirs.image_id), **their_judgment(theirs, leaf_name))
+    if exc.note and theirs is not None:  # a note written over a colleague's unseen: refused, the text kept
+        return QCoreApplication.translate(
+            "Queue", "Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the "
+                     "same selection brings it back.").format(
+            theirs=theirs.note or QCoreApplication.translate("Queue", "no note"),
+            **their_judgment(theirs, leaf_name, note=True))
+    if exc.count:  # a bulk action some of whose images were decided meanwhile
+        n, who = exc.count, ", ".join(exc.deciders)
+        return (QCoreApplication.translate("Queue", "Nothing saved: 1 of the selected images was judged meanwhile "
+                                                    "(by {who}); the queue shows it as it is now.") if n == 1 else
+                QCoreApplication.translate("Queue", "Nothing saved: {n} of the selected images were judged "
+                                                    "meanwhile (by {who}); the queue shows them as they are now.")
+                ).format(n=n, who=who)
+    return str(exc)
 
 
 @dataclass(frozen=True)

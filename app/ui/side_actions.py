@@ -338,7 +338,7 @@ class SideActions:
         req = dialog.request()
         self.statusBar().showMessage(QCoreApplication.translate("Main", "Exporting labels to {p}…").format(p=req.path))
         task = Task(self.service.export, req.path, req.fmt, batch_id=req.batch_id, since=req.since,
-                    statuses=req.statuses, with_progress=True)
+                    statuses=req.statuses, overwrite=req.overwrite, with_progress=True)
         task.signals.progress.connect(lambda n, _total: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exporting labels to {p}… {n} so far").format(p=req.path, n=n)))
         task.signals.result.connect(lambda _res: self._remember_export(req))
