@@ -196,9 +196,22 @@ def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_image
         assert win.current_image_id == ids[2]
         win.presenter.set_claimed({ids[0]: "bob"})  # a claim on an image decided: its judgment shown, not "bob is
         assert win.presenter.list_row(0).held_by == ""  # on it" (held 30 s after bob decided it: walk-through)
+        # back on her own decided image, which bob's window holds ("Back to it" claimed it): nothing said of his hold,
+        # and her window claims it not (team walk-through: "bob holds it: a judgment of yours would go against theirs")
+        with session_scope(engine) as s:
+            repo.release(s, "alice", [ids[0]])
+            assert repo.claim(s, [ids[0]], "bob", lease_s=300) == {}
+        win.presenter.set_claimed({ids[1]: "bob", ids[0]: "bob"})  # (as the next poll finds it)
+        win.statusBar().clearMessage()
+        win.select(0)
+        wait_on_screen(qtbot, win)
+        qtbot.wait(300)
+        assert "holds" not in win.statusBar().currentMessage()
+        with session_scope(engine, action="read") as s:
+            assert repo.held_by_others(s, [ids[0]], "carol") == {ids[0]: "bob"}
         win.close()
         with session_scope(engine, action="read") as s:  # closing gives alice's claims back
-            assert repo.held_by_others(s, ids, "carol") == {ids[1]: "bob"}
+            assert repo.held_by_others(s, ids, "carol") == {ids[0]: "bob", ids[1]: "bob"}
     finally:
         win.close()
 
@@ -449,6 +462,8 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
         with session_scope(engine, action="read") as s:
             now = repo.current_judgments(s, [image_id])[image_id]
             assert (now.action, now.decider, now.leaf) == ("undo", "bob", predicted) and not stats.analyst_agreement(s)
+        assert win.statusBar().currentMessage().endswith(": your agreement with bob's judgment is taken back")  # (it
+        # said "now corrected", as if her own correction were undone: team walk-through)
         win.select(win.presenter.row_of(image_id) + 1)
         other = win.presenter.current_item.image.image_id
         with session_scope(engine) as s:  # bob: two defects on the next one

@@ -97,7 +97,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         model = f"{shell_quoted(str(checked_bundle))} --db {shell_quoted(engine.url.database)}"
         assert f"fma-judge recalibrate --model {model}" in note and "--model BUNDLE" not in note
         assert f"fma-judge monitor --model {model} --resume {pause.id}" in note
-        assert view.table.item(0, 7).text() == "–" and view.table.item(0, 8).text() == "on"
+        assert view.table.item(0, 7).text() == "–" and view.table.item(0, 8).text() == "on · 1 type paused"
         waiting = QueueService(engine, "lead").page(QueueFilters(pause.model_version)).rows
         assert waiting == []  # every image here is a blind check: judged in the batch, not in the queue  # no unknown detector in this calibration: no drift score
         # a lead resumes the leaf from another computer (`fma-judge monitor --resume`): the window's next poll
@@ -173,6 +173,18 @@ def test_the_drift_cell_says_what_its_score_is_made_of(qapp) -> None:
     report = MonitorReport("v1", "2026-12-07T12:00:00+00:00", 0.99, batches=(over,))
     assert batch_state(report, {}, 4, over)[0] == "on · pauses at its next check"
     assert batch_state(report, {}, 1, drift)[0] == "on" and batch_state(report, {}, 4)[0] == "on"
+    # a lead's pause of a type: "on" beside it read as every type on (team walk-through)
+    import datetime as dt
+
+    from app.store.records import PauseRecord
+
+    dent = PauseRecord(id=1, model_version="v1", calibration="c", scope="leaf", target="dent",
+                       reason="purity_paused", detail={"by_hand": True}, started_at=dt.datetime.now(dt.UTC))
+    report = dataclasses.replace(report, pauses=(dent,))
+    text, tip = batch_state(report, {}, 1, drift)
+    assert text == "on · 1 type paused" and "not for the paused defect types" in tip
+    report = dataclasses.replace(report, pauses=(dent, dataclasses.replace(dent, id=2, target="crack")))
+    assert batch_state(report, {}, 1, drift)[0] == "on · 2 types paused"
 
 
 def test_the_dashboard_shows_pauses_with_their_evidence_commands_and_batches(qtbot, engine) -> None:

@@ -843,6 +843,23 @@ def test_a_long_message_in_a_narrow_window_hides_the_analyst_and_the_model_while
     assert not bar.analyst_label.isVisible() and not bar.model_label.isVisible() and bar.counts_label.isVisible()
     bar.clearMessage()
     assert bar.analyst_label.isVisible() and bar.model_label.isVisible()
+    # the counts and the skipped files' button came after the message (a window opening its batch): the message
+    # fitted beside the short counts when shown, and "… would go against theirs" read "… would g" once the batch's
+    # every state was counted (team walk-through)
+    bar.resize(1366, 30)
+    bar.set_counts({}, 0)
+    text = "amy holds scratch_00001_20x.png: a judgment of yours would go against theirs"
+    bar.showMessage(text)
+    assert bar.analyst_label.isVisible() and bar.model_label.isVisible()
+    bar.set_skipped(1)
+    bar.set_counts({"rejudge": 4, "auto": 22, "accepted": 8, "corrected": 3, "unknown": 3, "error": 1}, 4)
+    assert not bar.analyst_label.isVisible() and not bar.model_label.isVisible()
+    bar.clearMessage()
+    bar.resize(1900, 30)  # room enough: they stay
+    bar.showMessage(text)
+    assert bar.analyst_label.isVisible() and bar.model_label.isVisible()
+    bar.resize(880, 30)  # the window made narrower while it shows
+    assert not bar.analyst_label.isVisible()
 
 
 def test_the_opening_message_is_not_covered_by_the_status_bars_progress_label(qtbot, tmp_path, monkeypatch) -> None:

@@ -28,7 +28,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="37"/>
-        <location filename="../ui/dashboard_monitor.py" line="140"/>
+        <location filename="../ui/dashboard_monitor.py" line="145"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -83,102 +83,117 @@
         <translation>運作中 · 下次檢查時暫停</translation>
     </message>
     <message>
+        <location filename="../ui/dashboard_monitor.py" line="97"/>
+        <source>on · {n} types paused</source>
+        <translation>運作中 · {n} 種類別已暫停</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="98"/>
+        <source>on · 1 type paused</source>
+        <translation>運作中 · 1 種類別已暫停</translation>
+    </message>
+    <message>
         <location filename="../ui/dashboard_monitor.py" line="99"/>
+        <source>Auto-judging of this batch is on, but not for the paused defect types (Purity monitor tab).</source>
+        <translation>此批次的自動判定運作中，但已暫停的缺陷類別除外（純度監控分頁）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="104"/>
         <source>Waiting for a person because of a pause: {batch} for the batch, {leaf} of a paused defect type (Purity monitor tab).</source>
         <translation>因暫停而等待人工判定：批次暫停 {batch} 張，已暫停的缺陷類別 {leaf} 張（見「純度監控」分頁）。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="114"/>
+        <location filename="../ui/dashboard_monitor.py" line="119"/>
         <source>paused by {who} since {time}: {why} ({during} checked since)</source>
         <translation>由 {who} 自 {time} 起暫停：{why}（之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="115"/>
+        <location filename="../ui/dashboard_monitor.py" line="120"/>
         <source>paused by {who} since {time} ({during} checked since)</source>
         <translation>由 {who} 自 {time} 起暫停（之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="119"/>
+        <location filename="../ui/dashboard_monitor.py" line="124"/>
         <source>Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It lifts by hand (fma-judge monitor --resume); a recalibration carries it over.</source>
         <translation>由 {who} 手動暫停{why}。暫停期間：抽查 {during} 次，{during_wrong} 次錯誤。須手動解除（fma-judge monitor --resume）；重新校準後仍保留。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="126"/>
+        <location filename="../ui/dashboard_monitor.py" line="131"/>
         <source>paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)</source>
         <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="130"/>
+        <location filename="../ui/dashboard_monitor.py" line="135"/>
         <source>since the calibration</source>
         <translation>自校準以來</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="131"/>
+        <location filename="../ui/dashboard_monitor.py" line="136"/>
         <source>since {time}</source>
         <translation>自 {time} 起</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="132"/>
+        <location filename="../ui/dashboard_monitor.py" line="137"/>
         <source>Paused on {wrong} wrong of {checks} blind checks judged {since}: purity at most {upper}, under the {target} it is held to. During the pause: {during} checks, {during_wrong} wrong; it resumes by itself once {resume} or more are at least {target} right.</source>
         <translation>依據{since}判定的 {checks} 次盲判抽查中 {wrong} 次錯誤而暫停：純度至多 {upper}，低於應達的 {target}。暫停期間：抽查 {during} 次，錯誤 {during_wrong} 次；累積 {resume} 次以上且正確率至少 {target} 時會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="146"/>
+        <location filename="../ui/dashboard_monitor.py" line="151"/>
         <source>on (too few checks to tell)</source>
         <translation>運作中（抽查太少，尚無法判斷）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="147"/>
+        <location filename="../ui/dashboard_monitor.py" line="152"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
         <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類別應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="175"/>
+        <location filename="../ui/dashboard_monitor.py" line="180"/>
         <source>{n} batches unlike the calibration data</source>
         <translation>{n} 個與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="178"/>
+        <location filename="../ui/dashboard_monitor.py" line="183"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {types} and for {batches}: their images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{types}，以及{batches}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="183"/>
+        <location filename="../ui/dashboard_monitor.py" line="188"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類別的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="187"/>
+        <location filename="../ui/dashboard_monitor.py" line="192"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="190"/>
+        <location filename="../ui/dashboard_monitor.py" line="195"/>
         <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
         <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="195"/>
+        <location filename="../ui/dashboard_monitor.py" line="200"/>
         <source>Paused by hand, so not resumed by the checks: {what}.</source>
         <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="199"/>
+        <location filename="../ui/dashboard_monitor.py" line="204"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses the checks made end (a lead&apos;s go on).</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：抽查造成的暫停即告結束（組長手動的暫停仍保留）。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="207"/>
+        <location filename="../ui/dashboard_monitor.py" line="212"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="211"/>
+        <location filename="../ui/dashboard_monitor.py" line="216"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="214"/>
+        <location filename="../ui/dashboard_monitor.py" line="219"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -339,13 +354,13 @@
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="142"/>
+        <location filename="../ui/dashboard_monitor.py" line="147"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="97"/>
-        <location filename="../ui/dashboard_monitor.py" line="154"/>
+        <location filename="../ui/dashboard_monitor.py" line="102"/>
+        <location filename="../ui/dashboard_monitor.py" line="159"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
@@ -365,7 +380,7 @@
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="174"/>
+        <location filename="../ui/dashboard_monitor.py" line="179"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
@@ -897,7 +912,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="384"/>
+        <location filename="../ui/judging_actions.py" line="391"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1506,17 +1521,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="44"/>
-        <location filename="../ui/statusbar.py" line="106"/>
+        <location filename="../ui/statusbar.py" line="120"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="81"/>
+        <location filename="../ui/statusbar.py" line="93"/>
         <source>Database not answering since {time}</source>
         <translation>資料庫自 {time} 起無回應</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="83"/>
+        <location filename="../ui/statusbar.py" line="95"/>
         <source>Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is open.
 
 {why}</source>
@@ -1525,122 +1540,122 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
 {why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="89"/>
+        <location filename="../ui/statusbar.py" line="102"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="93"/>
+        <location filename="../ui/statusbar.py" line="106"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="94"/>
+        <location filename="../ui/statusbar.py" line="107"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="104"/>
+        <location filename="../ui/statusbar.py" line="118"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="108"/>
+        <location filename="../ui/statusbar.py" line="122"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="109"/>
+        <location filename="../ui/statusbar.py" line="123"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="112"/>
+        <location filename="../ui/statusbar.py" line="126"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="115"/>
+        <location filename="../ui/statusbar.py" line="129"/>
         <source>Runs on {engine}</source>
         <translation>執行引擎：{engine}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="117"/>
+        <location filename="../ui/statusbar.py" line="131"/>
         <source>Not on its fastest path: {why}</source>
         <translation>未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="202"/>
+        <location filename="../ui/statusbar.py" line="218"/>
         <source>Batch predicted: {n} images in {time}</source>
         <translation>批次預測完成：{n} 張影像，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="204"/>
+        <location filename="../ui/statusbar.py" line="220"/>
         <source>Predicted, but {n} files not reached (a share away?): predicted once they are read</source>
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="139"/>
+        <location filename="../ui/store_upkeep.py" line="148"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="151"/>
+        <location filename="../ui/store_upkeep.py" line="160"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="220"/>
+        <location filename="../ui/store_upkeep.py" line="229"/>
         <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="222"/>
+        <location filename="../ui/store_upkeep.py" line="231"/>
         <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="283"/>
+        <location filename="../ui/store_upkeep.py" line="292"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="288"/>
+        <location filename="../ui/store_upkeep.py" line="297"/>
         <source>The team&apos;s model {version} ({path}, deployed by {who} on {when}) was calibrated again; this window still routes by the calibration it loaded.</source>
         <translation>團隊的模型 {version}（{path}，由 {who} 於 {when} 部署）已重新校準；此視窗仍依載入時的校準分流。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="291"/>
+        <location filename="../ui/store_upkeep.py" line="300"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="294"/>
+        <location filename="../ui/store_upkeep.py" line="303"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="334"/>
+        <location filename="../ui/store_upkeep.py" line="343"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="393"/>
+        <location filename="../ui/store_upkeep.py" line="402"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="434"/>
+        <location filename="../ui/store_upkeep.py" line="443"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="435"/>
+        <location filename="../ui/store_upkeep.py" line="444"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="437"/>
+        <location filename="../ui/store_upkeep.py" line="446"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1745,22 +1760,22 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="420"/>
+        <location filename="../ui/store_upkeep.py" line="429"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="136"/>
+        <location filename="../ui/statusbar.py" line="152"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="137"/>
+        <location filename="../ui/statusbar.py" line="153"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="142"/>
+        <location filename="../ui/statusbar.py" line="158"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1835,12 +1850,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="161"/>
+        <location filename="../ui/statusbar.py" line="177"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="190"/>
+        <location filename="../ui/statusbar.py" line="206"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1852,12 +1867,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="360"/>
+        <location filename="../ui/store_upkeep.py" line="369"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="385"/>
+        <location filename="../ui/store_upkeep.py" line="394"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1881,7 +1896,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="123"/>
+        <location filename="../ui/statusbar.py" line="138"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -1891,7 +1906,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="334"/>
+        <location filename="../ui/judging_actions.py" line="341"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -2011,47 +2026,52 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="265"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="266"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="271"/>
+        <location filename="../ui/judging_actions.py" line="273"/>
+        <source>Undone on {file}: your agreement with {who}&apos;s judgment is taken back</source>
+        <translation>已在 {file} 上復原：撤回您對 {who} 判定的同意</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="278"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="272"/>
+        <location filename="../ui/judging_actions.py" line="279"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="273"/>
+        <location filename="../ui/judging_actions.py" line="280"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="274"/>
+        <location filename="../ui/judging_actions.py" line="281"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="285"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="279"/>
+        <location filename="../ui/judging_actions.py" line="286"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="331"/>
+        <location filename="../ui/judging_actions.py" line="338"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2121,22 +2141,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="376"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="377"/>
+        <location filename="../ui/judging_actions.py" line="384"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="386"/>
+        <location filename="../ui/judging_actions.py" line="393"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="387"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2145,42 +2165,42 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="392"/>
+        <location filename="../ui/judging_actions.py" line="399"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="414"/>
+        <location filename="../ui/judging_actions.py" line="421"/>
         <source>Cannot redo on {file}: {who} changed its note since ({when}).</source>
         <translation>無法在 {file} 上重做：{who} 之後已更改其註記（{when}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="415"/>
+        <location filename="../ui/judging_actions.py" line="422"/>
         <source>Cannot undo on {file}: {who} changed its note since ({when}); theirs stays.</source>
         <translation>無法在 {file} 上復原：{who} 之後已更改其註記（{when}）；保留其註記。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="418"/>
+        <location filename="../ui/judging_actions.py" line="425"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="420"/>
+        <location filename="../ui/judging_actions.py" line="427"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="421"/>
+        <location filename="../ui/judging_actions.py" line="428"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="422"/>
+        <location filename="../ui/judging_actions.py" line="429"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="433"/>
+        <location filename="../ui/judging_actions.py" line="440"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2189,17 +2209,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="436"/>
+        <location filename="../ui/judging_actions.py" line="443"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="437"/>
+        <location filename="../ui/judging_actions.py" line="444"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="443"/>
+        <location filename="../ui/judging_actions.py" line="450"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2208,27 +2228,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="447"/>
+        <location filename="../ui/judging_actions.py" line="454"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="461"/>
+        <location filename="../ui/judging_actions.py" line="468"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="464"/>
+        <location filename="../ui/judging_actions.py" line="471"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="538"/>
+        <location filename="../ui/judging_actions.py" line="545"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="539"/>
+        <location filename="../ui/judging_actions.py" line="546"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2241,12 +2261,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="544"/>
+        <location filename="../ui/judging_actions.py" line="551"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="545"/>
+        <location filename="../ui/judging_actions.py" line="552"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2259,12 +2279,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="550"/>
+        <location filename="../ui/judging_actions.py" line="557"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="551"/>
+        <location filename="../ui/judging_actions.py" line="558"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2277,12 +2297,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="556"/>
+        <location filename="../ui/judging_actions.py" line="563"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="557"/>
+        <location filename="../ui/judging_actions.py" line="564"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -93,6 +93,11 @@ def batch_state(report: MonitorReport | None, held: Mapping[str, int] | None, ba
         text = QCoreApplication.translate("Dashboard", "{n} held back (paused type)").format(n=held["purity_paused"])
     elif drift is not None and drift.verdict(report.settings) == "over":  # (after a recalibration: "on" beside a
         text = QCoreApplication.translate("Dashboard", "on · pauses at its next check")  # drift of 18.1x: walk-through)
+    elif paused := len(set(report.paused_leaves())):  # ("on" beside a lead's pause of Dent read as all on: team
+        text = QCoreApplication.translate("Dashboard", "on · {n} types paused").format(n=paused) if paused > 1 else \
+            QCoreApplication.translate("Dashboard", "on · 1 type paused")  # walk-through)
+        tips.append(QCoreApplication.translate(
+            "Dashboard", "Auto-judging of this batch is on, but not for the paused defect types (Purity monitor tab)."))
     else:
         text = QCoreApplication.translate("Dashboard", "on")
     if held.get("batch_drift") or held.get("purity_paused"):

@@ -253,6 +253,8 @@ class JudgingActions:
             return
         records = []
         notes = {it.image.image_id: it.judgment.note or "" for it in self.presenter.items if it.judgment is not None}
+        agreed = {it.image.image_id: it.judgment.decider for it in self.presenter.items  # (an undone agreement said
+                  if it.judgment is not None and it.judgment.action == CONFIRM}  # "now corrected": team walk-through)
         step = self.service.redo if redo else self.service.undo
         if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True,
                            stepping="redo" if redo else "undo"):
@@ -267,6 +269,11 @@ class JudgingActions:
         state = state_label(self.presenter.state(item))
         name = Path(item.image.path).name
         note = item.judgment.note or "" if item.judgment is not None else ""
+        if not redo and item.image.image_id in agreed:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Undone on {file}: your agreement with {who}'s judgment is taken back").format(
+                file=name, who=agreed[item.image.image_id]), 6000)
+            return
         if note != notes.get(item.image.image_id, ""):  # a note undone said "now re-judge", as if nothing happened
             back = (QCoreApplication.translate("Main", "Redone on {file}: its note is back") if redo else
                     QCoreApplication.translate("Main", "Undone on {file}: its note is back"))

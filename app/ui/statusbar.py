@@ -63,16 +63,28 @@ class MainStatusBar(QStatusBar):
 
     def _make_room(self, text: str) -> None:
         """A message that does not fit beside the counts, the analyst and the model hides those two while it shows
-        (at 880 px an undo refused read "Can"): they are the same all day, and the message is what just happened."""
+        (at 880 px an undo refused read "Can"): they are the same all day, and the message is what just happened.
+        Looked at again when the widgets beside it change (:meth:`_refit`)."""
         labels = (self.analyst_label, self.model_label)
         if not text:
             for label in labels:
                 label.setVisible(True)
             return
-        taken = sum(w.sizeHint().width() for w in (self.skipped_btn, self.counts_label, *labels) if w.isVisible())
+        shown = [w for w in (self.store_label, self.skipped_btn, self.counts_label, *labels) if not w.isHidden()]
+        taken = sum(w.sizeHint().width() for w in shown) + self.layout().spacing() * len(shown)
         if self.fontMetrics().horizontalAdvance(text) + taken + 40 > self.width():
             for label in labels:
                 label.setVisible(False)
+
+    def _refit(self) -> None:
+        """A widget beside the message changed its text: the message may not fit any more (a restart's counts came
+        after its first message, and "… would go against theirs" read "… would g": team walk-through)."""
+        if text := self.currentMessage():
+            self._make_room(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._refit()
 
     def set_store_away(self, since: str | None, why: str = "") -> None:
         """The database has not answered since ``since`` (a time, as shown; None: it answers)."""
@@ -84,6 +96,7 @@ class MainStatusBar(QStatusBar):
                 "Main", "Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is "
                         "open.\n\n{why}"
             ).format(why=why))
+        self._refit()
 
     def set_analyst(self, name: str) -> None:
         self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=name))
@@ -93,6 +106,7 @@ class MainStatusBar(QStatusBar):
         self.skipped_btn.setText(QCoreApplication.translate("Main", "1 file not in the batch") if n == 1 else
                                  QCoreApplication.translate("Main", "{n} files not in the batch").format(n=f"{n:,}"))
         self.skipped_btn.setVisible(n > 0)
+        self._refit()
 
     def set_model(self, version: str | None, *, loading: bool = False, path: str | None = None,
                   calibrated: str | None = None, engine: str = "", engine_note: str | None = None) -> None:
@@ -116,12 +130,14 @@ class MainStatusBar(QStatusBar):
             if engine_note:
                 tip.append(QCoreApplication.translate("Main", "Not on its fastest path: {why}").format(why=engine_note))
         self.model_label.setToolTip("\n".join(tip))
+        self._refit()
 
     def set_counts(self, counts: dict[str, int], left: int) -> None:
         """``{state: n}`` in display order, and how many images still need a person."""
         parts = [f"{state_label(key)} {n:,}" for key, n in counts.items()]  # (20,000, as the other counts)
         self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=f"{left:,}")
                                   + "  ·  " + "  ".join(parts))
+        self._refit()
 
     def reading(self, done: int | None = None, total: int = 0, *, cancellable: bool = False) -> None:
         """Files of a folder being read (busy bar until the count is known; ``total`` 0: the folder is still being

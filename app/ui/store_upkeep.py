@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
+from app.services.batch_presenter import OPEN_STATES
 from app.services.note_drafts import drafts_file
 from app.store.errors import StoreError
 from app.ui import keymap
@@ -66,8 +67,12 @@ class StoreUpkeep:
         for the whole lease: a colleague's queue showed them all as someone else's)."""
         if self.service is None or self.service.read_only is not None or not image_ids or self._given_back:
             return  # (closing: a claim asked by the events left in the queue would outlive the release)
+        # only images that wait for a person: a decided or auto-judged one shown again ("Back to it") was held, and
+        # its own judge, back on it, read "bob holds it: a judgment of yours would go against theirs" (team walk)
+        image_ids = [i for i in image_ids if self._waits(i)]
         ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
-        if (who := self.presenter.claimed.get(self.current_image_id)) is not None:
+        if (who := self.presenter.claimed.get(self.current_image_id)) is not None and \
+                self._waits(self.current_image_id):
             self._say_held(who)  # known from the last claim or poll: said now, and asked again below (it may be free)
         elif self._held_text and self.statusBar().currentMessage() == self._held_text:
             self.statusBar().clearMessage()  # said of the image left: it stayed up to 10 s on the next one
@@ -94,6 +99,10 @@ class StoreUpkeep:
             ids, *res, ahead=ahead))
         task.signals.done.connect(lambda _none: isValid(self) and self._claim_done())
         self._runner.start(task)
+
+    def _waits(self, image_id: int | None) -> bool:
+        row = self.presenter.row_of(image_id) if image_id is not None else None
+        return row is not None and self.presenter.state(self.presenter.items[row]) in OPEN_STATES
 
     def _claim_done(self) -> None:
         self._claiming = False
@@ -140,7 +149,7 @@ class StoreUpkeep:
                     "Main", "{who} holds {file}: you start on the next image nobody holds").format(
                     who=others[opened_on], file=held), 10_000)
                 return
-        if self.current_image_id in others:
+        if self.current_image_id in others and self._waits(self.current_image_id):
             self._say_held(others[self.current_image_id])
         elif self._held_text and self.statusBar().currentMessage() == self._held_text:
             self.statusBar().clearMessage()  # the colleague has let it go: it is this analyst's now
