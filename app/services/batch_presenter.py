@@ -26,13 +26,13 @@ from app.services.presenter_records import (
     PanelData,
     ReasonDetail,
     TopEntry,
+    judged_elsewhere,
 )
 from app.store.records import (
     BatchItem,
     JudgmentRecord,
     OpenedBatch,
     PredictionRecord,
-    judged_elsewhere,
     picture_file,
     reach_error,
     unpredicted,

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["BLIND_CHECK", "LIST_SORTS", "PATH_SEPARATOR", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
+from app.store.records import BatchItem
+
+__all__ = ["BLIND_CHECK", "LIST_SORTS", "PATH_SEPARATOR", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry", "judged_elsewhere"]
 
 LIST_SORTS = ("order", "confidence", "type")
 """How the batch list can be ordered: the batch's own order, the model's confidence (least sure first), or the type
@@ -161,3 +163,11 @@ class PanelData:
     top_widened: str | None = None
     spectra: int = 0
     predicted_set: tuple[str, ...] = ()
+
+
+def judged_elsewhere(item: BatchItem, batch_id: int | None) -> bool:
+    """Whether the image's decision was made in another batch than ``batch_id``: the same picture in an earlier lot
+    (images are one by their bytes), its judgment carried over. A new lot showed such images accepted, unsaid, and
+    the analyst could take them for their own or the model's (bug hunt)."""
+    j = item.judgment
+    return j is not None and j.is_decision and j.batch_id is not None and batch_id is not None and j.batch_id != batch_id

@@ -504,14 +504,6 @@ def same_decision(judged: Collection[str], unknown: bool, writes: Collection[str
     return unknown if not writes else (not unknown and set(judged) == set(writes))
 
 
-def judged_elsewhere(item: BatchItem, batch_id: int | None) -> bool:
-    """Whether the image's decision was made in another batch than ``batch_id``: the same picture in an earlier lot
-    (images are one by their bytes), its judgment carried over. A new lot showed such images accepted, unsaid, and
-    the analyst could take them for their own or the model's (bug hunt)."""
-    j = item.judgment
-    return j is not None and j.is_decision and j.batch_id is not None and batch_id is not None and j.batch_id != batch_id
-
-
 def reach_error(p: PredictionRecord | None) -> bool:
     """Whether a prediction is the model's failure to reach the file (not found, permission denied: a share away):
     no mark on the image, which waits for its file and is predicted again once it is read."""

@@ -14,7 +14,8 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QMessageBox
 from shiboken6 import isValid
 
-from app.store.records import BatchSummary, OpenedBatch, judged_elsewhere
+from app.services.presenter_records import judged_elsewhere
+from app.store.records import BatchSummary, OpenedBatch
 from app.ui import file_dialogs, startup_log
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.style import open_text, store_line
