@@ -184,6 +184,21 @@ def test_a_picture_judged_in_an_earlier_lot_arrives_judged_and_says_so(qtbot, en
         assert ", in another batch (the same picture)" in win.panel.judgment.text()
         other = next(i for i in range(2) if i != row)
         assert not win.presenter.panel(other).judged_elsewhere
+        # a note written on it here: lot1, where it was decided, says nothing of another batch (the latest row's
+        # batch made lot1 say it was judged elsewhere: review), nor does lot2, where the note was written
+        from app.ui.note_dialog import NoteDialog
+
+        monkeypatch.setattr(NoteDialog, "ask", staticmethod(lambda *_a, **_k: "seen in lot2 too"))
+        qtbot.keyClick(win, Qt.Key.Key_N)
+        assert win.presenter.current_item.judgment.note == "seen in lot2 too"
+        win.statusBar().clearMessage()
+        win.open_folder(lot1)
+        qtbot.waitUntil(lambda: win.presenter.batch.name == "lot1" and len(win.list_model.rows) == 2, timeout=30_000)
+        assert "another batch" not in win.statusBar().currentMessage()
+        assert not any(win.presenter.panel(i).judged_elsewhere for i in range(2))
+        win.open_folder(lot2)
+        qtbot.waitUntil(lambda: win.presenter.batch.name == "lot2" and len(win.list_model.rows) == 2, timeout=30_000)
+        assert not any(win.presenter.panel(i).judged_elsewhere for i in range(2))
     finally:
         win.close()
 

@@ -1041,6 +1041,7 @@ def test_a_second_imagefolder_export_into_the_folder_at_once_is_refused_and_a_de
     assert refused.value.fields["who"] == "bob on ws-7"
     old = (out / EXPORT_LOCK).stat().st_mtime - 3 * export_lock.STALE_S
     os.utime(out / EXPORT_LOCK, (old, old))
+    monkeypatch.setattr(export_lock, "WATCH_S", 0.2)  # (seen unchanged that long too: dead)
     assert write_imagefolder(iter([replace(rows[0], leaf="dent"), *rows[1:]]), out, [])[0] == 3
     assert (out / "dent").is_dir() and not (out / EXPORT_LOCK).exists()
     # the analyst exporting is named beside the account (a shared workstation account names no one); an export
@@ -1071,3 +1072,74 @@ def test_a_second_imagefolder_export_into_the_folder_at_once_is_refused_and_a_de
     with pytest.raises(PermissionError):
         write_imagefolder(iter([replace(rows[1], leaf="fiber")]), out, [])
     assert not (out / EXPORT_LOCK).exists()
+
+
+def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times_alone(tmp_path: Path,
+                                                                                        monkeypatch) -> None:
+    """Review of the lock: two exports that found one dead lock each removed the other's fresh lock and both wrote;
+    a lock that could not be read let a second export write beside it; a lock touched by a live export but old by
+    this computer's clock (a share's clock behind) was taken; a killed export's lock stopped the retry for two
+    minutes; an export whose lock was taken over went on writing."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from app.store import export_lock
+    from app.store.export_lock import EXPORT_LOCK, _holder, _take_over
+
+    monkeypatch.setattr(export_lock, "WATCH_S", 0.3)
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    lock = folder / EXPORT_LOCK
+    lock.write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
+    old = time_now() - 3 * export_lock.STALE_S
+    os.utime(lock, (old, old))
+    seen = _holder(lock)[2]
+    _take_over(lock, seen)  # export A takes it over, and makes its own
+    with export_lock.export_lock(folder, by="amy"):
+        mine = lock.read_text()
+        _take_over(lock, seen)  # export B, which found the same dead lock: A's new one is left alone
+        assert lock.read_text() == mine
+        with pytest.raises(ExportError) as refused, export_lock.export_lock(folder):  # and B is refused
+            pass
+        assert refused.value.fields["who"].startswith("amy (")
+    assert not lock.exists()
+    # a lock that cannot be read is a lock all the same (a folder of that name here)
+    lock.mkdir()
+    with pytest.raises(ExportError) as refused, export_lock.export_lock(folder):
+        pass
+    assert refused.value.reason == "busy" and refused.value.fields["who"] == ""
+    lock.rmdir()
+    # old by the clock, but touched while watched: alive
+    lock.write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
+    os.utime(lock, (old, old))
+    import threading
+
+    toucher = threading.Timer(0.1, lambda: os.utime(lock))
+    toucher.start()
+    with pytest.raises(ExportError), export_lock.export_lock(folder):
+        pass
+    toucher.join()
+    # a lock of this computer whose process is gone: taken at once, however fresh
+    if os.name == "posix":
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        lock.write_text(json.dumps({"user": "me", "host": socket.gethostname(), "pid": gone.pid,
+                                    "since": "2026-12-08T09:00:00+00:00"}))
+        with export_lock.export_lock(folder) as held:
+            assert held.ours()
+    # an export whose lock was taken over (taken for dead) stops at its next beat
+    monkeypatch.setattr(export_lock, "BEAT_S", 0.0)
+    with pytest.raises(ExportError) as stopped, export_lock.export_lock(folder) as held:
+        lock.write_text(json.dumps({"user": "carol", "host": "ws-9", "token": "theirs",
+                                    "since": "2026-12-08T09:00:00+00:00"}))
+        held.beat()
+    assert "took this folder over" in str(stopped.value) and lock.is_file()  # (theirs stays)
+
+
+def time_now() -> float:
+    import time
+
+    return time.time()

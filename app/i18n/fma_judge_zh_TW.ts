@@ -912,7 +912,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="391"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
         <location filename="../ui/style.py" line="404"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
@@ -1735,27 +1735,27 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>不是模型</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="41"/>
+        <location filename="../ui/batch_opening.py" line="42"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="52"/>
+        <location filename="../ui/batch_opening.py" line="53"/>
         <source>Looking into {p}…</source>
         <translation>正在查看 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="69"/>
+        <location filename="../ui/batch_opening.py" line="70"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="93"/>
+        <location filename="../ui/batch_opening.py" line="94"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="94"/>
+        <location filename="../ui/batch_opening.py" line="95"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1780,72 +1780,72 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="70"/>
+        <location filename="../ui/batch_opening.py" line="71"/>
         <source>The sub-folders of {folder} hold 1 more image. Open it with the folder&apos;s images?</source>
         <translation>{folder} 的子資料夾還有 1 張影像。要與此資料夾的影像一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="72"/>
+        <location filename="../ui/batch_opening.py" line="73"/>
         <source>The sub-folders of {folder} hold {n} more images. Open them with the folder&apos;s images?</source>
         <translation>{folder} 的子資料夾還有 {n} 張影像。要與此資料夾的影像一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="199"/>
+        <location filename="../ui/batch_opening.py" line="200"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="201"/>
+        <location filename="../ui/batch_opening.py" line="202"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="210"/>
+        <location filename="../ui/batch_opening.py" line="211"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="223"/>
+        <location filename="../ui/batch_opening.py" line="224"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="312"/>
+        <location filename="../ui/batch_opening.py" line="313"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="313"/>
+        <location filename="../ui/batch_opening.py" line="314"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="337"/>
+        <location filename="../ui/batch_opening.py" line="339"/>
         <source>1 image of this batch was judged in another batch (the same picture): that judgment is kept, and its panel says whose.</source>
         <translation>此批次有 1 張影像已在另一批次中判定（相同影像）：保留該判定，其面板會註明判定者。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="339"/>
+        <location filename="../ui/batch_opening.py" line="341"/>
         <source>{n} images of this batch were judged in other batches (the same pictures): their judgments are kept, and their panels say whose.</source>
         <translation>此批次有 {n} 張影像已在其他批次中判定（相同影像）：保留這些判定，其面板會註明判定者。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="366"/>
+        <location filename="../ui/batch_opening.py" line="368"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="368"/>
+        <location filename="../ui/batch_opening.py" line="370"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="375"/>
+        <location filename="../ui/batch_opening.py" line="377"/>
         <source>1 more image lies in the folder&apos;s sub-folders: open the folder again and answer Yes to add it.</source>
         <translation>此資料夾的子資料夾中還有 1 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="378"/>
+        <location filename="../ui/batch_opening.py" line="380"/>
         <source>{n} more images lie in the folder&apos;s sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1906,7 +1906,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="341"/>
+        <location filename="../ui/judging_actions.py" line="345"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1936,7 +1936,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="119"/>
+        <location filename="../ui/judging_actions.py" line="121"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
@@ -1956,122 +1956,122 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="103"/>
+        <location filename="../ui/judging_actions.py" line="105"/>
         <source>{file} is judged so already ({what}): nothing new was saved.</source>
         <translation>{file} 已如此判定（{what}）：未儲存新的紀錄。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="106"/>
+        <location filename="../ui/judging_actions.py" line="108"/>
         <source>{file} stays as you judged it ({what}): Enter does not put the model&apos;s call over your decision; {keys} change it.</source>
         <translation>{file} 維持您的判定（{what}）：Enter 不會以模型的判斷取代您的判定；要更改請按 {keys}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="126"/>
+        <location filename="../ui/judging_actions.py" line="128"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="146"/>
+        <location filename="../ui/judging_actions.py" line="148"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="178"/>
         <source>Add a defect type beside {names}</source>
         <translation>在 {names} 之外加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="177"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="182"/>
+        <location filename="../ui/judging_actions.py" line="184"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="183"/>
+        <location filename="../ui/judging_actions.py" line="185"/>
         <source>{name} is the model&apos;s call already: {key} accepts it</source>
         <translation>{name} 已是模型的判定：按 {key} 接受</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="191"/>
+        <location filename="../ui/judging_actions.py" line="193"/>
         <source>{file}: {n} defect types, {names} · {key} takes off the last</source>
         <translation>{file}：{n} 個缺陷類別，{names} · 按 {key} 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="204"/>
+        <location filename="../ui/judging_actions.py" line="206"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="210"/>
+        <location filename="../ui/judging_actions.py" line="212"/>
         <source>{file}: {name} taken off, now {names}</source>
         <translation>{file}：已移除 {name}，現為 {names}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="230"/>
+        <location filename="../ui/judging_actions.py" line="233"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="251"/>
+        <location filename="../ui/judging_actions.py" line="254"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="252"/>
+        <location filename="../ui/judging_actions.py" line="255"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="265"/>
+        <location filename="../ui/judging_actions.py" line="269"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="266"/>
+        <location filename="../ui/judging_actions.py" line="270"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="273"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>Undone on {file}: your agreement with {who}&apos;s judgment is taken back</source>
         <translation>已在 {file} 上復原：撤回您對 {who} 判定的同意</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="282"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="279"/>
+        <location filename="../ui/judging_actions.py" line="283"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="280"/>
+        <location filename="../ui/judging_actions.py" line="284"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="281"/>
+        <location filename="../ui/judging_actions.py" line="285"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="285"/>
+        <location filename="../ui/judging_actions.py" line="289"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="286"/>
+        <location filename="../ui/judging_actions.py" line="290"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="338"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2141,22 +2141,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="376"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="384"/>
+        <location filename="../ui/judging_actions.py" line="388"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="398"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2165,42 +2165,52 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="399"/>
+        <location filename="../ui/judging_actions.py" line="403"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="421"/>
+        <location filename="../ui/judging_actions.py" line="425"/>
+        <source>Cannot redo on {file}: its note was changed since.</source>
+        <translation>無法在 {file} 上重做：其註記之後已被更改。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="426"/>
+        <source>Cannot undo on {file}: its note was changed since; it stays.</source>
+        <translation>無法在 {file} 上復原：其註記之後已被更改；保留現有註記。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="428"/>
         <source>Cannot redo on {file}: {who} changed its note since ({when}).</source>
         <translation>無法在 {file} 上重做：{who} 之後已更改其註記（{when}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="422"/>
+        <location filename="../ui/judging_actions.py" line="429"/>
         <source>Cannot undo on {file}: {who} changed its note since ({when}); theirs stays.</source>
         <translation>無法在 {file} 上復原：{who} 之後已更改其註記（{when}）；保留其註記。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="425"/>
+        <location filename="../ui/judging_actions.py" line="432"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="427"/>
+        <location filename="../ui/judging_actions.py" line="434"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="428"/>
+        <location filename="../ui/judging_actions.py" line="435"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="429"/>
+        <location filename="../ui/judging_actions.py" line="436"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="440"/>
+        <location filename="../ui/judging_actions.py" line="447"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2209,17 +2219,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="443"/>
+        <location filename="../ui/judging_actions.py" line="450"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="444"/>
+        <location filename="../ui/judging_actions.py" line="451"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="450"/>
+        <location filename="../ui/judging_actions.py" line="457"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2228,27 +2238,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="454"/>
+        <location filename="../ui/judging_actions.py" line="461"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="468"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="471"/>
+        <location filename="../ui/judging_actions.py" line="478"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="545"/>
+        <location filename="../ui/judging_actions.py" line="552"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="546"/>
+        <location filename="../ui/judging_actions.py" line="553"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2261,12 +2271,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="551"/>
+        <location filename="../ui/judging_actions.py" line="558"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="552"/>
+        <location filename="../ui/judging_actions.py" line="559"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2279,12 +2289,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="557"/>
+        <location filename="../ui/judging_actions.py" line="564"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="558"/>
+        <location filename="../ui/judging_actions.py" line="565"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2297,12 +2307,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="563"/>
+        <location filename="../ui/judging_actions.py" line="570"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="564"/>
+        <location filename="../ui/judging_actions.py" line="571"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2523,27 +2533,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已取回您未儲存的文字 · Ctrl+Enter 儲存 · Esc 留待稍後</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="131"/>
+        <location filename="../ui/note_dialog.py" line="132"/>
         <source>{who} removed this image&apos;s note after you typed the text below.</source>
         <translation>在您輸入下方文字後，{who} 已移除此影像的註記。</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="132"/>
+        <location filename="../ui/note_dialog.py" line="133"/>
         <source>This image&apos;s note was removed after you typed the text below.</source>
         <translation>在您輸入下方文字後，此影像的註記已被移除。</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="134"/>
+        <location filename="../ui/note_dialog.py" line="135"/>
         <source>{who} changed this image&apos;s note after you typed the text below; it reads now:</source>
         <translation>在您輸入下方文字後，{who} 已更改此影像的註記；目前內容為：</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="136"/>
+        <location filename="../ui/note_dialog.py" line="137"/>
         <source>This image&apos;s note was changed after you typed the text below; it reads now:</source>
         <translation>在您輸入下方文字後，此影像的註記已被更改；目前內容為：</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="137"/>
+        <location filename="../ui/note_dialog.py" line="138"/>
         <source>Ctrl+Enter puts your text in its place (copy theirs in to keep it) · Esc keeps yours for later</source>
         <translation>Ctrl+Enter 以您的文字取代之（若要保留對方的註記，請將其複製進來）· Esc 保留您的文字供之後使用</translation>
     </message>
@@ -2808,84 +2818,89 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="109"/>
+        <location filename="../ui/queue_model.py" line="111"/>
         <source>Nothing undone: {who} changed the note of {file} since ({when}).</source>
         <translation>未復原任何內容：{who} 之後已更改 {file} 的註記（{when}）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="181"/>
+        <location filename="../ui/queue_model.py" line="113"/>
+        <source>Nothing undone: the note of {file} was changed since.</source>
+        <translation>未復原任何內容：{file} 的註記之後已被更改。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="185"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="182"/>
+        <location filename="../ui/queue_model.py" line="186"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="183"/>
+        <location filename="../ui/queue_model.py" line="187"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="184"/>
+        <location filename="../ui/queue_model.py" line="188"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="185"/>
+        <location filename="../ui/queue_model.py" line="189"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="186"/>
+        <location filename="../ui/queue_model.py" line="190"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="187"/>
+        <location filename="../ui/queue_model.py" line="191"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="188"/>
+        <location filename="../ui/queue_model.py" line="192"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="226"/>
+        <location filename="../ui/queue_model.py" line="230"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="228"/>
+        <location filename="../ui/queue_model.py" line="232"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="230"/>
+        <location filename="../ui/queue_model.py" line="234"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="235"/>
+        <location filename="../ui/queue_model.py" line="239"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="237"/>
+        <location filename="../ui/queue_model.py" line="241"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="238"/>
+        <location filename="../ui/queue_model.py" line="242"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="244"/>
+        <location filename="../ui/queue_model.py" line="248"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3125,7 +3140,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="215"/>
-        <location filename="../ui/queue_model.py" line="272"/>
+        <location filename="../ui/queue_model.py" line="276"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3250,182 +3265,182 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未接受任何影像：您已如此判定這些影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="293"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="293"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="310"/>
+        <location filename="../ui/queue_actions.py" line="311"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="319"/>
+        <location filename="../ui/queue_actions.py" line="320"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="323"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="327"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="329"/>
+        <location filename="../ui/queue_actions.py" line="330"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="338"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="352"/>
+        <location filename="../ui/queue_actions.py" line="353"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="368"/>
+        <location filename="../ui/queue_actions.py" line="369"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="370"/>
+        <location filename="../ui/queue_actions.py" line="371"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="373"/>
+        <location filename="../ui/queue_actions.py" line="374"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="376"/>
+        <location filename="../ui/queue_actions.py" line="377"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="379"/>
+        <location filename="../ui/queue_actions.py" line="380"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="391"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="405"/>
+        <location filename="../ui/queue_actions.py" line="406"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="411"/>
+        <location filename="../ui/queue_actions.py" line="412"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="422"/>
+        <location filename="../ui/queue_actions.py" line="423"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="428"/>
+        <location filename="../ui/queue_actions.py" line="429"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="434"/>
+        <location filename="../ui/queue_actions.py" line="435"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="435"/>
+        <location filename="../ui/queue_actions.py" line="436"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="446"/>
+        <location filename="../ui/queue_actions.py" line="447"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="447"/>
+        <location filename="../ui/queue_actions.py" line="448"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="482"/>
+        <location filename="../ui/queue_actions.py" line="483"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="504"/>
+        <location filename="../ui/queue_actions.py" line="505"/>
         <source>Undid the judgment on {name}</source>
         <translation>已復原 {name} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="464"/>
+        <location filename="../ui/queue_actions.py" line="465"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="467"/>
+        <location filename="../ui/queue_actions.py" line="468"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="468"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="470"/>
+        <location filename="../ui/queue_actions.py" line="471"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="485"/>
+        <location filename="../ui/queue_actions.py" line="486"/>
         <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="488"/>
+        <location filename="../ui/queue_actions.py" line="489"/>
         <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="498"/>
+        <location filename="../ui/queue_actions.py" line="499"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="505"/>
+        <location filename="../ui/queue_actions.py" line="506"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="534"/>
+        <location filename="../ui/queue_actions.py" line="535"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="535"/>
+        <location filename="../ui/queue_actions.py" line="536"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3434,57 +3449,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="550"/>
+        <location filename="../ui/queue_actions.py" line="551"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="553"/>
+        <location filename="../ui/queue_actions.py" line="554"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="557"/>
+        <location filename="../ui/queue_actions.py" line="558"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="112"/>
+        <location filename="../ui/queue_model.py" line="116"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="116"/>
+        <location filename="../ui/queue_model.py" line="120"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="119"/>
+        <location filename="../ui/queue_model.py" line="123"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="123"/>
+        <location filename="../ui/queue_model.py" line="127"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="125"/>
+        <location filename="../ui/queue_model.py" line="129"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="571"/>
+        <location filename="../ui/queue_actions.py" line="572"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="577"/>
+        <location filename="../ui/queue_actions.py" line="578"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="580"/>
+        <location filename="../ui/queue_actions.py" line="581"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

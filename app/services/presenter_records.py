@@ -166,8 +166,10 @@ class PanelData:
 
 
 def judged_elsewhere(item: BatchItem, batch_id: int | None) -> bool:
-    """Whether the image's decision was made in another batch than ``batch_id``: the same picture in an earlier lot
-    (images are one by their bytes), its judgment carried over. A new lot showed such images accepted, unsaid, and
-    the analyst could take them for their own or the model's (bug hunt)."""
+    """Whether the image's decision was made in another batch than ``batch_id`` only: the same picture in an earlier
+    lot (images are one by their bytes), its judgment carried over, and no row of its history written in this batch
+    (:attr:`BatchItem.seen_here`: a note here, or the decision made here before a note elsewhere). A new lot showed
+    such images accepted, unsaid, and the analyst could take them for their own or the model's (bug hunt)."""
     j = item.judgment
-    return j is not None and j.is_decision and j.batch_id is not None and batch_id is not None and j.batch_id != batch_id
+    return (j is not None and j.is_decision and j.batch_id is not None and batch_id is not None
+            and j.batch_id != batch_id and not item.seen_here)

@@ -307,7 +307,6 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
         for row in copies:
-            lock.beat()
             written[Path(row.path)] = row.sha256
             if row.note:
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
@@ -315,7 +314,8 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
 
     removed: tuple[str, ...] = ()
     try:
-        count = write_csv(noted(_copied(rows, folder, skipped, by_sha, beside, keep, hashes)),
+        beating = (lock.beat() or row for row in rows)  # (each row, a skipped one too: the lock stays fresh)
+        count = write_csv(noted(_copied(beating, folder, skipped, by_sha, beside, keep, hashes)),
                           folder / IMAGEFOLDER_MANIFEST, spectra)
         with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
             writer = CsvWriter(handle)
@@ -327,8 +327,9 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
         # copy left: a narrower --since removed them all: review)
         copies = {sha: path for path, sha in written.items()}
         ours = {_file_id(p) for p in written}
-        stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
-                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
+        stale = {p for p, sha in earlier.items() if lock.beat() or (  # (hashing thousands on a slow share)
+            p not in written and p not in keep and sha in copies and _file_id(p) not in ours
+            and _earlier_copy_serves(p, sha, folder, hashes))}
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
         removed = tuple(_remove_stale(sorted(stale), skipped, beside,
                                       lambda p: lock.beat() or copies[earlier[p]].is_file()))

@@ -260,6 +260,7 @@ class BatchItem:
     image: ImageRecord
     prediction: PredictionRecord | None
     judgment: JudgmentRecord | None
+    seen_here: bool = False  # a row of its history was written in this batch, when it was read
 
     @property
     def state(self) -> str:

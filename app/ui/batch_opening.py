@@ -327,6 +327,7 @@ class BatchOpening:
             QTimer.singleShot(2000, self, lambda batch=self.presenter.batch: self.presenter.batch is batch
                               and self.list_model.release_thumbnails())
         self.setWindowTitle(f"fma-judge — {opened.name}")
+        self._left_shown = 0  # (a batch finished by colleagues meanwhile opens without "Every image … is judged")
         self._refresh_list()
         self.center.setCurrentWidget(self.splitter)
         self.select(first)

@@ -90,16 +90,18 @@ class JudgingActions:
             return
         called = item.prediction.predicted_set if item.prediction else ()
         mine = item.judgment
-        if mine is not None and mine.is_decision and mine.decider == self.service.analyst:
-            # Enter accepts the model's call on an image no one decided; on one the analyst decided it keeps their
-            # decision, writes nothing and goes on as a judgment does. Decided otherwise: stepping Down, Enter through
-            # the auto-judged images put a 6 % call back over two corrections (zh_TW walk-through). Accepted
-            # already: each Enter wrote another identical "accepted" row and undo step (owner's question).
+        # Enter accepts the model's call on an image no one decided; on one the analyst decided it keeps their
+        # decision, writes nothing and goes on as a judgment does. Decided otherwise: stepping Down, Enter through
+        # the auto-judged images put a 6 % call back over two corrections (zh_TW walk-through). Accepted already:
+        # each Enter wrote another identical "accepted" row and undo step (owner's question). A correction a newer
+        # model now agrees with is accepted (a new decision, counted for that model: review).
+        if mine is not None and mine.is_decision and mine.decider == self.service.analyst and not (
+                mine.status == "corrected" and same_decision(mine.labels, False, called)):
             if (nxt := self.presenter.next_open(self.current)) is not None:
                 self.select(nxt)  # (all judged: it stays; a move would skip an image of the Down, Enter rhythm)
             fields = {"file": Path(item.image.path).name, "what": their_judgment(mine, self.presenter.name)["what"],
                       "keys": keymap.shown_keys(self.keymap, "top1", "picker", "unknown")}
-            if same_decision(mine.labels, mine.status == "unknown", called):
+            if mine.status == "accepted" and same_decision(mine.labels, False, called):
                 text = QCoreApplication.translate(
                     "Main", "{file} is judged so already ({what}): nothing new was saved.").format(**fields)
             else:
@@ -223,8 +225,9 @@ class JudgingActions:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
         key = item.image.image_id
+        j = item.judgment  # (its note's author: the latest row's writer when that row wrote the note: review)
         text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key,
-                              author=item.judgment.analyst if item.judgment is not None else None)
+                              author=j.analyst if j is not None and j.action == "note" else None)
         if text is None:
             if key in self.note_drafts:
                 self.statusBar().showMessage(QCoreApplication.translate(  # named: the analyst may move on meanwhile
@@ -254,7 +257,8 @@ class JudgingActions:
         records = []
         notes = {it.image.image_id: it.judgment.note or "" for it in self.presenter.items if it.judgment is not None}
         agreed = {it.image.image_id: it.judgment.decider for it in self.presenter.items  # (an undone agreement said
-                  if it.judgment is not None and it.judgment.action == CONFIRM}  # "now corrected": team walk-through)
+                  if it.judgment is not None and it.judgment.action == CONFIRM  # "now corrected": team walk-through)
+                  and it.judgment.analyst == self.service.analyst}  # (this analyst's own: review)
         step = self.service.redo if redo else self.service.undo
         if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True,
                            stepping="redo" if redo else "undo"):
@@ -334,7 +338,7 @@ class JudgingActions:
         return True
 
     def _say_all_judged(self) -> None:
-        if self.presenter.list_filter.active:
+        if self.presenter.list_filter.active and self.presenter.left():  # (none left at all: the batch is done)
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "Every image the list shows is judged (the list is filtered: F, or Show all)."), 8000)
         else:
@@ -417,7 +421,10 @@ class JudgingActions:
         another image without a word)."""
         args = self._show_theirs(theirs, note=note)
         more = self.service.can_redo if redo else self.service.can_undo
-        if note:
+        if note and theirs.action != "note":  # (the latest row carried the note on: its writer may not be its author)
+            text = QCoreApplication.translate("Main", "Cannot redo on {file}: its note was changed since.") if redo \
+                else QCoreApplication.translate("Main", "Cannot undo on {file}: its note was changed since; it stays.")
+        elif note:
             text = (QCoreApplication.translate("Main", "Cannot redo on {file}: {who} changed its note since ({when}).")
                     if redo else QCoreApplication.translate(
                         "Main", "Cannot undo on {file}: {who} changed its note since ({when}); theirs stays."))

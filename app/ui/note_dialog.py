@@ -97,7 +97,8 @@ class NoteDialog(QDialog):
         draft brought back in its place replaced a colleague's note unseen (team walk-through).
         """
         draft = drafts.get(key) if drafts is not None else None
-        over = drafts.over(key) if drafts is not None and draft is not None else None
+        # (one image's: a queue selection's notes are several, said by its own prompt)
+        over = drafts.over(key) if drafts is not None and draft is not None and not isinstance(key, tuple) else None
         changed = note if over is not None and over.strip() != note.strip() else None
         dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None, prompt=prompt,
                      changed=changed, author=author)

@@ -284,7 +284,8 @@ class QueueActions:
                 "Queue", "Nothing accepted: Enter does not put the model's call over your own decisions; C or U "
                          "change them") if otherwise else QCoreApplication.translate(
                 "Queue", "Nothing accepted: you judged these so already"))
-        rows = self._over_colleagues([r for r in rows if r not in mine], lambda r: r.predicted_set)  # (each its own)
+        left_as_is = {r.image_id for r in mine}  # (ids: comparing rows made Ctrl+A, Enter quadratic: review)
+        rows = self._over_colleagues([r for r in rows if r.image_id not in left_as_is], lambda r: r.predicted_set)
         self._theirs_kept = [*self._theirs_kept, *mine]  # "2 left as gina judged them" (not "select only those")
         if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,

@@ -96,8 +96,10 @@ def decided_by(rows: Sequence[QueueRow], analyst: str) -> tuple[list[QueueRow], 
     both as they are, in the queue as in the judging window: selected by the state filter, Enter made the first the
     model's call, and wrote the second again (another identical row and undo step each time)."""
     own = [r for r in rows if r.state != "rejudge" and r.judged_by == analyst]
-    same = [r for r in own if same_decision(r.judged_set, r.state == "unknown", r.predicted_set)]
-    return [r for r in own if r not in same], same
+    agrees = {r.image_id for r in own if same_decision(r.judged_set, r.state == "unknown", r.predicted_set)}
+    # (a correction a newer model agrees with is accepted: a new decision, counted for that model: review)
+    same = {r.image_id for r in own if r.image_id in agrees and r.state == "accepted"}
+    return [r for r in own if r.image_id not in agrees], [r for r in own if r.image_id in same]
 
 
 def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[int], str],
@@ -105,9 +107,11 @@ def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[i
     """A refusal for a colleague's judgment made meanwhile, in the UI language, with the file (``file_name`` of an
     image id) and type names."""
     theirs = exc.current
-    if undo and theirs is not None and exc.note:  # (an undo of a note a colleague's note was written over)
-        return QCoreApplication.translate("Queue", "Nothing undone: {who} changed the note of {file} since ({when}).") \
-            .format(file=file_name(theirs.image_id), **their_judgment(theirs, leaf_name, note=True))
+    if undo and theirs is not None and exc.note:  # (an undo of a note a colleague's note was written over; its
+        text = QCoreApplication.translate(  # author named when the latest row wrote it)
+            "Queue", "Nothing undone: {who} changed the note of {file} since ({when}).") if theirs.action == "note" \
+            else QCoreApplication.translate("Queue", "Nothing undone: the note of {file} was changed since.")
+        return text.format(file=file_name(theirs.image_id), **their_judgment(theirs, leaf_name, note=True))
     if undo and theirs is not None:
         return QCoreApplication.translate(
             "Queue", "Nothing undone: {file} was judged since by {who} ({when}): {what}.").format(

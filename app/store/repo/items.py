@@ -34,6 +34,8 @@ def batch_items(
         .order_by(BatchImage.position, BatchImage.id)
     )
     rows = session.execute(stmt).all()
+    here = _seen_here(session, batch_id, [row.id for row in rows if row.Judgment is not None
+                                          and row.Judgment.batch_id not in (None, batch_id)])
     predictions = latest_predictions(
         session,
         [row.id for row in rows],
@@ -52,6 +54,17 @@ def batch_items(
             ),
             prediction=predictions.get(image_id),
             judgment=None if judgment is None else _judgment_record(judgment),
+            seen_here=judgment is not None and (judgment.batch_id == batch_id or image_id in here),
         )
         for position, path, image_id, sha256, width, height, judgment in rows
     ]
+
+
+def _seen_here(session: Session, batch_id: int, image_ids: list[int]) -> set[int]:
+    """Those of ``image_ids`` (judged last in another batch) with a row of their history written in ``batch_id``: a
+    note in lot2 on a decision of lot1 made lot1 say it was judged elsewhere (review). Few: a picture in two lots."""
+    found: set[int] = set()
+    for at in range(0, len(image_ids), 500):
+        found.update(session.scalars(select(Judgment.image_id).where(
+            Judgment.batch_id == batch_id, Judgment.image_id.in_(image_ids[at:at + 500])).distinct()))
+    return found

@@ -300,9 +300,9 @@ def revert_judgment(
             # a note of the row, and nothing else, to undo: its note was changed since (a colleague's note written
             # over it). Carried on, the colleague's note stayed, nothing changed, and "Undone" was said (team
             # walk-through)
-            raise JudgmentConflictError(
-                f"Cannot {action} judgment {judgment_id}: the note of image {target.image_id} was changed since by "
-                f"{current.analyst}.", current=_judgment_record(current), note=True)
+            by = f" by {current.analyst}" if current.action == "note" else ""
+            raise JudgmentConflictError(f"Cannot {action} judgment {judgment_id}: the note of image {target.image_id} "
+                                        f"was changed since{by}.", current=_judgment_record(current), note=True)
         note = before if set_by_target else now
     if status == "pending" and _state(current)[0] != "pending":  # waiting again: a spectrum that came while it was
         restale_before_spectra(session, target.image_id)  # decided counts now (the one way back from a decision)
