@@ -203,6 +203,43 @@ def test_a_picture_judged_in_an_earlier_lot_arrives_judged_and_says_so(qtbot, en
         win.close()
 
 
+def test_a_new_lot_read_in_parts_counts_every_picture_judged_elsewhere_and_starts_on_its_first(qtbot, engine,
+                                                                                                 tmp_path,
+                                                                                                 monkeypatch):
+    """A large new lot is handed over in parts: its opening counted the pictures judged in other lots in its first
+    part only (16 said, 19 there), and opened after the last of them the analyst had judged, in the other lot, past
+    the images waiting before it (scale walk-through)."""
+    from app.services import batches
+
+    lot1, lot2 = tmp_path / "lot1", tmp_path / "lot2"
+    for i in range(3):
+        write_image(lot1 / f"a_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(lot1)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 3, timeout=30_000)
+        for name in ("a_1.png", "a_2.png"):
+            win.select(next(i for i, it in enumerate(win.items) if it.image.path.endswith(name)))
+            wait_on_screen(qtbot, win)
+            qtbot.keyClick(win, Qt.Key.Key_U)
+        write_image(lot2 / "b_0.png", size=(96, 80), seed=7)  # first in the new lot, waiting
+        shutil.copyfile(lot1 / "a_1.png", lot2 / "c_a1.png")
+        shutil.copyfile(lot1 / "a_2.png", lot2 / "d_a2.png")
+        write_image(lot2 / "e_0.png", size=(96, 80), seed=8)
+        monkeypatch.setattr(batches, "FIRST", 1)  # (its first part: one file)
+        said: list[str] = []
+        win.statusBar().messageChanged.connect(said.append)
+        win.open_folder(lot2)
+        qtbot.waitUntil(lambda: win.presenter.batch.name == "lot2" and len(win.list_model.rows) == 4, timeout=30_000)
+        qtbot.waitUntil(lambda: any("other batches" in m for m in said), timeout=10_000)
+        assert [m for m in said if "batch" in m and "judged in" in m] == [
+            "2 images of this batch were judged in other batches (the same pictures): their judgments are kept, and "
+            "their panels say whose."]
+        assert win.presenter.current_item.image.path.endswith("b_0.png")  # its first waiting image
+    finally:
+        win.close()
+
+
 def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_there_are_none(
         qtbot, engine, bundle, batch_dir, tmp_path, monkeypatch):
     """The panel said "You can still judge with C or U" with no model loaded, but C did nothing at all (no types to

@@ -369,6 +369,14 @@ def test_a_batch_reopened_starts_after_the_image_the_analyst_judged_last(taxonom
     undone = [*items[:2], _item(3, _prediction("dent", "rejudge"), dataclasses.replace(
         _judgment(3, None, "reverted"), id=36, analyst="amy")), *items[3:]]  # her last: Ctrl+Z on img_3's slip
     assert p.open(OpenedBatch(7, "b", "/b", undone), analyst="amy") == 2  # back on it (it came after the end)
+    # her last judgment made in another lot (the same picture in both): a new lot opened past the images waiting
+    # before it (scale walk-through); made here, or before batches were recorded, it counts
+    elsewhere = [items[0], *(dataclasses.replace(it, judgment=dataclasses.replace(it.judgment, batch_id=3))
+                             for it in items[1:3]), *items[3:]]
+    assert p.open(OpenedBatch(7, "b", "/b", elsewhere), analyst="amy") == 0
+    here = [*items[:2], _item(3, _prediction("dent", "rejudge"), dataclasses.replace(
+        items[2].judgment, batch_id=7)), *items[3:]]
+    assert p.open(OpenedBatch(7, "b", "/b", here), analyst="amy") == 3
 
 
 def test_a_part_restates_only_the_rows_newly_unreadable(presenter, monkeypatch):

@@ -862,6 +862,28 @@ def test_a_long_message_in_a_narrow_window_hides_the_analyst_and_the_model_while
     assert not bar.analyst_label.isVisible()
 
 
+def test_progress_shown_while_a_message_is_up_waits_for_it_to_go(qtbot):
+    """The opening's "2 images … were judged in other batches …" came up, then the prediction run showed its bar and
+    Cancel over it: "th█████[Cancel]s (the same pictures)…" (scale walk-through)."""
+    from app.ui.statusbar import MainStatusBar
+
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(1200, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.showMessage("2 images of this batch were judged in other batches (the same pictures)")
+    bar.predicting_started(100)
+    bar.reading(3, 10, cancellable=True)
+    assert not bar.progress.isVisible() and not bar.cancel_btn.isVisible()
+    bar.clearMessage()
+    assert bar.progress.isVisible() and bar.cancel_btn.isVisible()
+    bar.finished()  # (ended while a message was up: not shown when it goes)
+    bar.showMessage("x")
+    bar.clearMessage()
+    assert not bar.progress.isVisible() and not bar.cancel_btn.isVisible()
+
+
 def test_the_opening_message_is_not_covered_by_the_status_bars_progress_label(qtbot, tmp_path, monkeypatch) -> None:
     """At start-up the status bar read "ning the database…": the message was set before the window was shown, so
     the status bar did not hide its (empty, padded) progress label for it, and the label came up over its first

@@ -96,15 +96,15 @@ class BatchPresenter:
         those before it come after the batch's end, as "next" wraps)."""
         self.batch = opened
         self.errors, self._read_since = dict(opened.unreadable), set()
-        self.widened = set()
-        self.current = -1
+        self.widened, self.current = set(), -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
         self.claimed = {}
         self.set_items(opened.items)
-        # the first image still waiting for a person; an unreadable one is no image to judge (the batch of a day
-        # whose only images left could not be read opened on one of them)
+        # the first image still waiting for a person after the analyst's last judgment made here (one made in another
+        # lot opened a new lot past its waiting images: scale walk-through); an unreadable one is no image to judge
+        # (the batch of a day whose only images left could not be read opened on one of them)
         mine = [(it.judgment.id, i) for i, it in enumerate(self.items) if analyst and it.judgment is not None
-                and it.judgment.analyst == analyst]
+                and it.judgment.analyst == analyst and it.judgment.batch_id in (None, opened.batch_id)]
         after = max(mine)[1] if mine else 0  # (itself when it waits again: the analyst undid a slip there)
         order = [*range(after, len(self.items)), *range(after)]
         readable = (i for i in order if self.state(self.items[i]) != "error")

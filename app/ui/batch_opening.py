@@ -303,6 +303,8 @@ class BatchOpening:
             self._grown_in_run = True
         elif done or not opened.continues:
             self._start_predictions()
+        if done:
+            self._say_carried()
 
     def _batch_opened(self, opened: OpenedBatch, part: bool = False) -> None:
         """A batch to show: all of it, or (``part``) its first files while the rest is registered."""
@@ -335,14 +337,24 @@ class BatchOpening:
         # the model auto-judges it while the analyst is still on it, the first predictions move on
         self._opened_on = self._start_on = self.current_image_id if wanted is None else None
         self._passed_auto = []
-        if carried := sum(judged_elsewhere(it, opened.batch_id) for it in opened.items):  # (unsaid: bug hunt)
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "1 image of this batch was judged in another batch (the same picture): that judgment is kept, "
-                        "and its panel says whose.") if carried == 1 else QCoreApplication.translate(
-                "Main", "{n} images of this batch were judged in other batches (the same pictures): their judgments "
-                        "are kept, and their panels say whose.").format(n=carried), 15_000)
+        if not part:  # (a large folder's first part: said once the whole batch is in, counted over all of it)
+            self._say_carried()
         _freeze_batch()
         self._start_predictions()
+
+    def _say_carried(self) -> None:
+        """How many images of the batch were judged in another batch (the same picture in an earlier lot): they
+        arrived judged, unsaid (bug hunt). Said after the predictions' progress is shown, which a message hides
+        until it goes (the progress bar came up over it: scale walk-through)."""
+        batch = self.presenter.batch
+        if batch is None or not (n := sum(judged_elsewhere(it, batch.batch_id) for it in self.presenter.items)):
+            return
+        text = QCoreApplication.translate(
+            "Main", "1 image of this batch was judged in another batch (the same picture): that judgment is kept, and "
+                    "its panel says whose.") if n == 1 else QCoreApplication.translate(
+            "Main", "{n} images of this batch were judged in other batches (the same pictures): their judgments are "
+                    "kept, and their panels say whose.").format(n=n)
+        QTimer.singleShot(0, self, lambda: self.presenter.batch is batch and self.statusBar().showMessage(text, 15_000))
 
     def pass_auto_judged(self) -> None:
         """New predictions arrived. If the batch opened on an image the model has just auto-judged and the analyst is

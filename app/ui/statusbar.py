@@ -76,6 +76,16 @@ class MainStatusBar(QStatusBar):
             for label in labels:
                 label.setVisible(False)
 
+    def _show(self, *widgets) -> None:
+        """Show the progress widgets; while a message is up, once it goes, as Qt does with the widgets it hid for
+        it (shown now, they came up over its words: "th█████[Cancel]s (the same pictures)…": scale walk-through)."""
+        for w in widgets:
+            if self.currentMessage():
+                w.hide()
+                w.setAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide, False)
+            else:
+                w.setVisible(True)
+
     def _refit(self) -> None:
         """A widget beside the message changed its text: the message may not fit any more (a restart's counts came
         after its first message, and "… would go against theirs" read "… would g": team walk-through)."""
@@ -143,10 +153,10 @@ class MainStatusBar(QStatusBar):
         """Files of a folder being read (busy bar until the count is known; ``total`` 0: the folder is still being
         listed, ``done`` entries so far); ``cancellable``: with Cancel (a large folder's rest, read while its first part
         is on screen)."""
-        self.progress.setVisible(True)
+        self._show(self.progress)
         self.read_so_far, self.showing = (done, total), "reading"
         if cancellable:
-            self.cancel_btn.setVisible(True)
+            self._show(self.cancel_btn)
         if done is None or total == 0:
             self.progress.setRange(0, 0)
             self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…") if done is None else
@@ -163,8 +173,7 @@ class MainStatusBar(QStatusBar):
         self._predicted = (0, total)
         self.progress.setRange(0, total)
         self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_btn.setVisible(True)
+        self._show(self.progress, self.cancel_btn)
 
     def predicting(self, done: int, total: int) -> None:
         self.showing = "predicting"
@@ -183,7 +192,7 @@ class MainStatusBar(QStatusBar):
         that run: factory-scale walk-through), else the bar goes."""
         done, total = self._predicted
         if run_going and total:
-            self.cancel_btn.setVisible(True)
+            self._show(self.cancel_btn)
             self.predicting(done, total)
         else:
             self.finished()
