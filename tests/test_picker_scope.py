@@ -243,6 +243,17 @@ def test_a_typo_in_the_determined_subtree_names_the_closest_and_down_takes_it(qt
     assert dlg.scope is None and dlg.search.text() == closest and dlg.visible_leaves()
     qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
     assert dlg.chosen is not None and taxonomy.name(dlg.chosen, "en") == closest
+    # a type outside the subtree typed whole, then Enter: it did nothing; now it widens to the whole tree's matches,
+    # the best selected, and the next Enter chooses it (scale walk-through)
+    dlg = TaxonomyPicker(taxonomy, "en", scope="particle")
+    qtbot.addWidget(dlg)
+    qtbot.keyClicks(dlg.search, "scratch")
+    assert dlg.visible_leaves() == []
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    hint = dlg.hint.text()
+    assert dlg.scope is None and dlg.chosen is None and ("types match" in hint or "1 type matches" in hint), hint
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert dlg.chosen is not None and "scratch" in taxonomy.name(dlg.chosen, "en").lower()
 
 
 def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:

@@ -1521,17 +1521,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="44"/>
-        <location filename="../ui/statusbar.py" line="120"/>
+        <location filename="../ui/statusbar.py" line="130"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="93"/>
+        <location filename="../ui/statusbar.py" line="103"/>
         <source>Database not answering since {time}</source>
         <translation>資料庫自 {time} 起無回應</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="95"/>
+        <location filename="../ui/statusbar.py" line="105"/>
         <source>Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is open.
 
 {why}</source>
@@ -1540,57 +1540,57 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
 {why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="102"/>
+        <location filename="../ui/statusbar.py" line="112"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="106"/>
+        <location filename="../ui/statusbar.py" line="116"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="107"/>
+        <location filename="../ui/statusbar.py" line="117"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="118"/>
+        <location filename="../ui/statusbar.py" line="128"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="122"/>
+        <location filename="../ui/statusbar.py" line="132"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="123"/>
+        <location filename="../ui/statusbar.py" line="133"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="126"/>
+        <location filename="../ui/statusbar.py" line="136"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="129"/>
+        <location filename="../ui/statusbar.py" line="139"/>
         <source>Runs on {engine}</source>
         <translation>執行引擎：{engine}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="131"/>
+        <location filename="../ui/statusbar.py" line="141"/>
         <source>Not on its fastest path: {why}</source>
         <translation>未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="218"/>
+        <location filename="../ui/statusbar.py" line="227"/>
         <source>Batch predicted: {n} images in {time}</source>
         <translation>批次預測完成：{n} 張影像，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="220"/>
+        <location filename="../ui/statusbar.py" line="229"/>
         <source>Predicted, but {n} files not reached (a share away?): predicted once they are read</source>
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
@@ -1765,17 +1765,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="152"/>
+        <location filename="../ui/statusbar.py" line="162"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="153"/>
+        <location filename="../ui/statusbar.py" line="163"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="158"/>
+        <location filename="../ui/statusbar.py" line="168"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1810,52 +1810,52 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="313"/>
+        <location filename="../ui/batch_opening.py" line="315"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="314"/>
+        <location filename="../ui/batch_opening.py" line="316"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="339"/>
+        <location filename="../ui/batch_opening.py" line="352"/>
         <source>1 image of this batch was judged in another batch (the same picture): that judgment is kept, and its panel says whose.</source>
         <translation>此批次有 1 張影像已在另一批次中判定（相同影像）：保留該判定，其面板會註明判定者。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="341"/>
+        <location filename="../ui/batch_opening.py" line="354"/>
         <source>{n} images of this batch were judged in other batches (the same pictures): their judgments are kept, and their panels say whose.</source>
         <translation>此批次有 {n} 張影像已在其他批次中判定（相同影像）：保留這些判定，其面板會註明判定者。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="368"/>
+        <location filename="../ui/batch_opening.py" line="380"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="370"/>
+        <location filename="../ui/batch_opening.py" line="382"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="377"/>
+        <location filename="../ui/batch_opening.py" line="389"/>
         <source>1 more image lies in the folder&apos;s sub-folders: open the folder again and answer Yes to add it.</source>
         <translation>此資料夾的子資料夾中還有 1 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="380"/>
+        <location filename="../ui/batch_opening.py" line="392"/>
         <source>{n} more images lie in the folder&apos;s sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="177"/>
+        <location filename="../ui/statusbar.py" line="186"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="206"/>
+        <location filename="../ui/statusbar.py" line="215"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1896,7 +1896,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="138"/>
+        <location filename="../ui/statusbar.py" line="148"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -3216,6 +3216,11 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="487"/>
+        <source>{n} selected: every row loaded, of {total} (more load as you scroll)</source>
+        <translation>已選 {n} 張：已載入的全部列，共 {total} 張（捲動時載入更多）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="490"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -307,8 +307,11 @@ class TaxonomyPicker(QDialog):
             self.chosen = idx.siblingAtColumn(0).data(ID_ROLE)
         if self.chosen:
             self.accept()
-        elif self.visible_leaves():  # Enter before a type is picked: say how, instead of nothing
+        elif leaves:  # Enter before a type is picked: say how, instead of nothing
             self._say(self.tr("Pick a type first: type its name or move with ↑↓"), warn=True)
+        elif self.scope is not None and self.search.text().strip():
+            self.widen()  # a type outside the determined subtree, typed whole ("scratch" in Particle): Enter did
+            # nothing. The whole tree's matches now, the best selected: the next Enter chooses it (scale walk)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:

@@ -482,9 +482,12 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             text += "  ·  " + QCoreApplication.translate(
                 "Queue", "under another model's predictions: {n} (opening their batch predicts them with this one)"
             ).format(n=self.model.other_model)
-        n = len(self.selected_rows())
-        if n:
-            text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)
+        if n := len(self.selected_rows()):  # (Ctrl+A took the rows loaded: "200 selected" beside 309, said only by
+            loaded = self.model.loaded  # the bulk question: scale walk-through)
+            text += "  ·  " + (QCoreApplication.translate(
+                "Queue", "{n} selected: every row loaded, of {total} (more load as you scroll)").format(
+                n=n, total=self.model.total) if n == loaded and (self.model.total or 0) > loaded else
+                QCoreApplication.translate("Queue", "{n} selected").format(n=n))
         self.counts_label.setText(text)
 
     def _restore_selection(self, image_ids: set[int], current: int | None) -> None:
