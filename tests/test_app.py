@@ -164,6 +164,7 @@ def test_a_picture_judged_in_an_earlier_lot_arrives_judged_and_says_so(qtbot, en
         write_image(lot1 / f"a_{i}.png", size=(96, 80), seed=i)
     write_image(lot2 / "b_0.png", size=(96, 80), seed=7)
     shutil.copyfile(lot1 / "a_1.png", lot2 / "copy_of_a1.png")
+    write_image(lot2 / "sub" / "below.png", size=(96, 80), seed=9)  # (its line and ours: both said)
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
         win.open_folder(lot1)
@@ -174,7 +175,9 @@ def test_a_picture_judged_in_an_earlier_lot_arrives_judged_and_says_so(qtbot, en
         assert not win.presenter.panel(win.current).judged_elsewhere  # (judged in this batch)
         win.open_folder(lot2)
         qtbot.waitUntil(lambda: len(win.list_model.rows) == 2 and win.presenter.batch.name == "lot2", timeout=30_000)
+        qtbot.waitUntil(lambda: "judged in another batch" in win.statusBar().currentMessage(), timeout=5_000)
         assert win.statusBar().currentMessage() == (
+            "1 more image lies in the folder's sub-folders: open the folder again and answer Yes to add it.  ·  "
             "1 image of this batch was judged in another batch (the same picture): that judgment is kept, and its "
             "panel says whose.")
         row = next(i for i, it in enumerate(win.items) if it.image.path.endswith("copy_of_a1.png"))

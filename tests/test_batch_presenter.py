@@ -440,3 +440,21 @@ def test_an_image_read_since_the_listing_stays_read_through_the_later_parts(pres
     assert presenter.state(presenter.items[5]) == "error"
     presenter.open(OpenedBatch(7, "b", "/b", list(presenter.items), unreadable={4: "file not found"}))
     assert presenter.state(presenter.items[3]) == "error"  # opened again: its listing is new
+
+
+def test_an_image_judged_here_stays_seen_here_when_a_note_from_another_batch_comes(taxonomy):
+    """Review: an image waiting when read (seen_here False), decided here, then noted in another lot (a poll brought
+    the note row, batch 3): its panel said the decision was made in another batch until a reload. A merge with an
+    older read kept the older flag too."""
+    from app.services.item_merge import kept, newest
+
+    p = BatchPresenter(lang="en", unknown_text="unknown")
+    p.taxonomy = taxonomy
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, _prediction("dent", "rejudge"))]))
+    decided = dataclasses.replace(_judgment(1, "dent", "accepted"), batch_id=7)
+    p.apply_judgment(decided)
+    p.apply_judgment(dataclasses.replace(decided, id=99, action="note", note="seen in lot3", batch_id=3))
+    assert p.items[0].seen_here and not p.panel(0).judged_elsewhere
+    held, read = p.items[0], dataclasses.replace(p.items[0], seen_here=False)
+    assert kept(held, read).seen_here and newest(held, read, None).seen_here
+    assert kept(read, held).seen_here and newest(read, held, None).seen_here

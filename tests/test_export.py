@@ -1076,31 +1076,35 @@ def test_a_second_imagefolder_export_into_the_folder_at_once_is_refused_and_a_de
 
 def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times_alone(tmp_path: Path,
                                                                                         monkeypatch) -> None:
-    """Review of the lock: two exports that found one dead lock each removed the other's fresh lock and both wrote;
+    """Reviews of the lock: two exports that found one dead lock each removed the other's fresh lock and both wrote;
     a lock that could not be read let a second export write beside it; a lock touched by a live export but old by
-    this computer's clock (a share's clock behind) was taken; a killed export's lock stopped the retry for two
-    minutes; an export whose lock was taken over went on writing."""
+    this computer's clock (a share's clock behind) was taken; a lock that went while it was watched refused the
+    export all the same; a killed export's lock stopped the retry for two minutes; an export whose lock was taken
+    over went on writing, and one that could not read its own lock once stopped and left it behind."""
     import json
     import os
     import socket
     import subprocess
     import sys
+    import threading
+    import time
 
     from app.store import export_lock
-    from app.store.export_lock import EXPORT_LOCK, _holder, _take_over
+    from app.store.export_lock import EXPORT_LOCK, ExportLock, _holder, _take_over
 
     monkeypatch.setattr(export_lock, "WATCH_S", 0.3)
     folder = tmp_path / "tree"
     folder.mkdir()
     lock = folder / EXPORT_LOCK
-    lock.write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
-    old = time_now() - 3 * export_lock.STALE_S
+    dead = '{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}'
+    lock.write_text(dead)
+    old = time.time() - 3 * export_lock.STALE_S
     os.utime(lock, (old, old))
     seen = _holder(lock)[2]
-    _take_over(lock, seen)  # export A takes it over, and makes its own
+    _take_over(lock, seen, "bob", "09:00")  # export A takes it over, and makes its own
     with export_lock.export_lock(folder, by="amy"):
         mine = lock.read_text()
-        _take_over(lock, seen)  # export B, which found the same dead lock: A's new one is left alone
+        _take_over(lock, seen, "bob", "09:00")  # export B, which found the same dead lock: A's new one stays
         assert lock.read_text() == mine
         with pytest.raises(ExportError) as refused, export_lock.export_lock(folder):  # and B is refused
             pass
@@ -1113,15 +1117,20 @@ def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times
     assert refused.value.reason == "busy" and refused.value.fields["who"] == ""
     lock.rmdir()
     # old by the clock, but touched while watched: alive
-    lock.write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
+    lock.write_text(dead)
     os.utime(lock, (old, old))
-    import threading
-
     toucher = threading.Timer(0.1, lambda: os.utime(lock))
     toucher.start()
     with pytest.raises(ExportError), export_lock.export_lock(folder):
         pass
     toucher.join()
+    # old by the clock, and gone while watched (its export finished): this export goes on, locked
+    os.utime(lock, (old, old))
+    finisher = threading.Timer(0.1, lock.unlink)
+    finisher.start()
+    with export_lock.export_lock(folder) as held:
+        assert held.held and held.ours()
+    finisher.join()
     # a lock of this computer whose process is gone: taken at once, however fresh
     if os.name == "posix":
         gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -1130,16 +1139,21 @@ def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times
                                     "since": "2026-12-08T09:00:00+00:00"}))
         with export_lock.export_lock(folder) as held:
             assert held.ours()
-    # an export whose lock was taken over (taken for dead) stops at its next beat
-    monkeypatch.setattr(export_lock, "BEAT_S", 0.0)
+    # touched while held, whatever the export does; taken over by another export: this one stops at its next row
+    monkeypatch.setattr(export_lock, "BEAT_S", 0.05)
     with pytest.raises(ExportError) as stopped, export_lock.export_lock(folder) as held:
+        before = lock.stat().st_mtime_ns
+        time.sleep(0.3)
+        assert lock.stat().st_mtime_ns > before  # (a long copy: the thread touched it)
         lock.write_text(json.dumps({"user": "carol", "host": "ws-9", "token": "theirs",
                                     "since": "2026-12-08T09:00:00+00:00"}))
+        time.sleep(0.3)
         held.beat()
-    assert "took this folder over" in str(stopped.value) and lock.is_file()  # (theirs stays)
-
-
-def time_now() -> float:
-    import time
-
-    return time.time()
+    assert "took this folder over" in str(stopped.value) and "carol" in lock.read_text()  # (theirs stays)
+    lock.unlink()
+    # its own lock not readable for a moment (a share's blip): it goes on, and removes the lock at the end
+    monkeypatch.setattr(ExportLock, "ours", lambda self: None)
+    with export_lock.export_lock(folder) as held:
+        time.sleep(0.3)
+        held.beat()
+    assert not lock.exists()

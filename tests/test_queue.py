@@ -947,6 +947,11 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     own = dataclasses.replace(mine, state="corrected", judged_leaf="crack", leaf="dent", labels=(), judged_labels=())
     same = dataclasses.replace(own, image_id=98, state="accepted", judged_leaf="dent")
     assert decided_by([own, same, *theirs], "gina") == ([own], [same])
+    # her "unknown" on an image the model could not read (no call): left as it is, not accepted (the bulk
+    # acceptance refused the whole selection: review); a correction a newer model agrees with is accepted
+    unread = dataclasses.replace(own, image_id=96, state="unknown", leaf=None, labels=(), judged_leaf=None)
+    agreed = dataclasses.replace(own, image_id=95, state="corrected", judged_leaf="dent")
+    assert decided_by([unread, agreed], "gina") == ([], [unread])
     view._to_judge = lambda: ([own, same], 0, 0)
     view.accept_selected()
     assert view.status_label.text() == ("Nothing accepted: Enter does not put the model's call over your own "

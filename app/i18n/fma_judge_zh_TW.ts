@@ -546,21 +546,26 @@
     </message>
     <message>
         <location filename="../ui/style.py" line="428"/>
+        <source>{path} was left by an export that died, and this account cannot remove it: remove it (or ask IT to), then export again.</source>
+        <translation>{path} 是已中止的匯出留下的，此帳戶無法移除它：請移除它（或請 IT 協助），然後再次匯出。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="431"/>
         <source>Another export wrote into {out} meanwhile (its manifest.csv is there now): export again to replace it, or choose another folder.</source>
         <translation>另一個匯出已在此期間寫入 {out}（現已有其 manifest.csv）：請再次匯出以取代它，或選擇其他資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="431"/>
+        <location filename="../ui/style.py" line="434"/>
         <source>Another export is writing into {out} now ({who}, since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（{who}，自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="434"/>
+        <location filename="../ui/style.py" line="437"/>
         <source>Another export is writing into {out} now (since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="437"/>
+        <location filename="../ui/style.py" line="440"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -1830,22 +1835,22 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次有 {n} 張影像已在其他批次中判定（相同影像）：保留這些判定，其面板會註明判定者。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="380"/>
+        <location filename="../ui/batch_opening.py" line="382"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="382"/>
+        <location filename="../ui/batch_opening.py" line="384"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="389"/>
+        <location filename="../ui/batch_opening.py" line="391"/>
         <source>1 more image lies in the folder&apos;s sub-folders: open the folder again and answer Yes to add it.</source>
         <translation>此資料夾的子資料夾中還有 1 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="392"/>
+        <location filename="../ui/batch_opening.py" line="394"/>
         <source>{n} more images lie in the folder&apos;s sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>此資料夾的子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -2462,17 +2467,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="444"/>
+        <location filename="../ui/style.py" line="447"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="446"/>
+        <location filename="../ui/style.py" line="449"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="448"/>
+        <location filename="../ui/style.py" line="451"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2818,89 +2823,89 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="111"/>
+        <location filename="../ui/queue_model.py" line="112"/>
         <source>Nothing undone: {who} changed the note of {file} since ({when}).</source>
         <translation>未復原任何內容：{who} 之後已更改 {file} 的註記（{when}）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="113"/>
+        <location filename="../ui/queue_model.py" line="114"/>
         <source>Nothing undone: the note of {file} was changed since.</source>
         <translation>未復原任何內容：{file} 的註記之後已被更改。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="185"/>
+        <location filename="../ui/queue_model.py" line="186"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="186"/>
+        <location filename="../ui/queue_model.py" line="187"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="187"/>
+        <location filename="../ui/queue_model.py" line="188"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="188"/>
+        <location filename="../ui/queue_model.py" line="189"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="189"/>
+        <location filename="../ui/queue_model.py" line="190"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="190"/>
+        <location filename="../ui/queue_model.py" line="191"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="191"/>
+        <location filename="../ui/queue_model.py" line="192"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="192"/>
+        <location filename="../ui/queue_model.py" line="193"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="230"/>
+        <location filename="../ui/queue_model.py" line="231"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="232"/>
+        <location filename="../ui/queue_model.py" line="233"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="234"/>
+        <location filename="../ui/queue_model.py" line="235"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="239"/>
+        <location filename="../ui/queue_model.py" line="240"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="241"/>
+        <location filename="../ui/queue_model.py" line="242"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="242"/>
+        <location filename="../ui/queue_model.py" line="243"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="248"/>
+        <location filename="../ui/queue_model.py" line="249"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3140,7 +3145,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="215"/>
-        <location filename="../ui/queue_model.py" line="276"/>
+        <location filename="../ui/queue_model.py" line="277"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3469,27 +3474,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="116"/>
+        <location filename="../ui/queue_model.py" line="117"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="120"/>
+        <location filename="../ui/queue_model.py" line="121"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="123"/>
+        <location filename="../ui/queue_model.py" line="124"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="127"/>
+        <location filename="../ui/queue_model.py" line="128"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="129"/>
+        <location filename="../ui/queue_model.py" line="130"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>

@@ -94,11 +94,9 @@ class BatchPresenter:
         image ``analyst`` judged last here (that one when an undo left it waiting), else the first open one: one back
         after a restart started far behind where they stopped, made waiting again by a pause (factory walk-through);
         those before it come after the batch's end, as "next" wraps)."""
-        self.batch = opened
-        self.errors, self._read_since = dict(opened.unreadable), set()
-        self.widened, self.current = set(), -1
+        self.batch, self.claimed = opened, {}
+        self.errors, self._read_since, self.widened, self.current = dict(opened.unreadable), set(), set(), -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
-        self.claimed = {}
         self.set_items(opened.items)
         # the first image still waiting for a person after the analyst's last judgment made here (one made in another
         # lot opened a new lot past its waiting images: scale walk-through); an unreadable one is no image to judge
@@ -281,9 +279,11 @@ class BatchPresenter:
         return rows
 
     def apply_judgment(self, record: JudgmentRecord) -> int | None:
-        """A committed judgment; returns its row, or None when the image is not in the open batch."""
+        """A committed judgment (one written here: the image is seen here from now on); returns its row, or None
+        when the image is not in the open batch."""
         if (i := self._pos.get(record.image_id)) is not None:
-            self.items[i] = replace(self.items[i], judgment=record)
+            self.items[i] = replace(self.items[i], judgment=record, seen_here=self.items[i].seen_here or (
+                self.batch is not None and record.batch_id == self.batch.batch_id))
             self._restate(i)
         return i
 

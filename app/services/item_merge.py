@@ -24,9 +24,10 @@ def kept(held: BatchItem | None, new: BatchItem) -> BatchItem:
     marked = q is not None and q.calibration == SPECTRUM_ADDED and (p is None or p.id == q.id)
     j, k = held.judgment, new.judgment
     judgment = k if k is not None and (j is None or k.id > j.id) else j
-    if held.image == new.image and not marked and judgment is j:
+    seen = held.seen_here or new.seen_here  # (a row written here, known to either)
+    if held.image == new.image and not marked and judgment is j and seen == held.seen_here:
         return held
-    return replace(held, image=new.image, prediction=q if marked else p, judgment=judgment)
+    return replace(held, image=new.image, prediction=q if marked else p, judgment=judgment, seen_here=seen)
 
 
 def newest(held: BatchItem | None, read: BatchItem, version: str | None) -> BatchItem:
@@ -40,6 +41,7 @@ def newest(held: BatchItem | None, read: BatchItem, version: str | None) -> Batc
     judgment = j if j is not None and (k is None or j.id > k.id) else k
     prediction = p if p is not None and p.model_version == version and p.created_at is not None and (
         q is None or q.created_at is None or p.created_at > q.created_at) else q
-    if judgment is k and prediction is q:
+    seen = held.seen_here or read.seen_here
+    if judgment is k and prediction is q and seen == read.seen_here:
         return read
-    return replace(read, judgment=judgment, prediction=prediction)
+    return replace(read, judgment=judgment, prediction=prediction, seen_here=seen)

@@ -120,7 +120,8 @@ class ExportError(ValueError):
     * ``"no_batch"``: no batch has the id or name ``batch`` (a bad ``--batch``: exit 2, as other bad options);
     * ``"busy"``: another export is writing into the folder ``out`` now (``who``, ``since``: local HH:MM);
     * ``"exists"``: asked not to write over one, the image folder ``out`` holds a ``manifest.csv`` (written since
-      the caller looked: another export).
+      the caller looked: another export);
+    * ``"stale_lock"``: the export lock ``path``, left by an export that died, cannot be removed by this account.
     """
 
     def __init__(self, message: str, reason: str | None = None, **fields: str) -> None:

@@ -314,7 +314,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
 
     removed: tuple[str, ...] = ()
     try:
-        beating = (lock.beat() or row for row in rows)  # (each row, a skipped one too: the lock stays fresh)
+        beating = (lock.beat() or row for row in rows)  # (each row: one whose lock was taken over stops)
         count = write_csv(noted(_copied(beating, folder, skipped, by_sha, beside, keep, hashes)),
                           folder / IMAGEFOLDER_MANIFEST, spectra)
         with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
@@ -327,20 +327,21 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
         # copy left: a narrower --since removed them all: review)
         copies = {sha: path for path, sha in written.items()}
         ours = {_file_id(p) for p in written}
-        stale = {p for p, sha in earlier.items() if lock.beat() or (  # (hashing thousands on a slow share)
-            p not in written and p not in keep and sha in copies and _file_id(p) not in ours
-            and _earlier_copy_serves(p, sha, folder, hashes))}
+        stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
+                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
+        lock.beat()
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
         removed = tuple(_remove_stale(sorted(stale), skipped, beside,
                                       lambda p: lock.beat() or copies[earlier[p]].is_file()))
-    finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review)
-        gone = set(removed)
+    finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review);
+        gone = set(removed)  # not into a folder another export has taken over, though (it writes its own)
         kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]
-        with replacing(folder / EXPORT_LEDGER) as handle:
-            ledger = CsvWriter(handle)
-            ledger.writerow(("path", "sha256"))
-            ledger.writerows((p.relative_to(folder).as_posix(), sha) for p, sha in
-                             sorted([*written.items(), *((p, earlier[p]) for p in kept)]))
+        if not lock.lost:
+            with replacing(folder / EXPORT_LEDGER) as handle:
+                ledger = CsvWriter(handle)
+                ledger.writerow(("path", "sha256"))
+                ledger.writerows((p.relative_to(folder).as_posix(), sha) for p, sha in
+                                 sorted([*written.items(), *((p, earlier[p]) for p in kept)]))
     return count, removed, tuple(map(str, kept))
 
 

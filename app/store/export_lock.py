@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -37,39 +38,70 @@ STALE_S = 120.0
 every :data:`BEAT_S`); it is taken over once seen unchanged for :data:`WATCH_S` too."""
 BEAT_S = 2.0
 WATCH_S = 2 * BEAT_S + 1.0
+TRY_S = 10.0
+"""How long an export tries to make the lock while others come and go (a dead lock taken over by another export in
+between, a lock Windows is still deleting) before it says the folder is busy."""
 TAKEOVER_STALE_S = 60.0
 """A takeover lock this old was left by an export that died while taking a lock over (it takes milliseconds)."""
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 class ExportLock:
-    """The held lock of one export (:func:`export_lock`); :meth:`beat` keeps it fresh and checks it is still ours."""
+    """The held lock of one export (:func:`export_lock`). A thread touches it every :data:`BEAT_S` while it is held,
+    whatever the export is doing (a copy or a hash of a large file on a slow share took longer than the watch of a
+    second export, which took it for dead: review), and marks it ``lost`` when another export has taken it over;
+    :meth:`beat` then stops the export."""
 
     def __init__(self, path: Path, token: str, held: bool = True) -> None:
-        self.path, self.token, self.held, self._last = path, token, held, time.monotonic()
+        self.path, self.token, self.held, self.lost = path, token, held, False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beating, name="fma-export-lock", daemon=True) if held else None
+        if self._thread is not None:
+            self._thread.start()
+
+    def _beating(self) -> None:
+        while not self._stop.wait(BEAT_S):
+            if self.ours() is False:  # (None: not readable this once, a share's blip: looked at again next time)
+                self.lost = True
+                return
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
 
     def beat(self) -> None:
-        """Touch the lock file (at most every :data:`BEAT_S`), so that it is never taken for a dead export's.
-
-        Raises:
+        """Raises:
             ExportError: ``"busy"``: another export took the lock over (this one was taken for dead): this export
                 stops rather than write beside it.
         """
-        now = time.monotonic()
-        if not self.held or now - self._last < BEAT_S:
-            return
-        self._last = now
-        if not self.ours():
+        if self.lost:
             held = _holder(self.path)
             raise _busy(self.path.parent, held[0] if held else "", held[1] if held else "?", taken=True)
-        with contextlib.suppress(OSError):
-            os.utime(self.path)
 
-    def ours(self) -> bool:
+    def ours(self) -> bool | None:
+        """Whether the lock file is this export's; None when it cannot be read now (it is there)."""
         try:
             return json.loads(self.path.read_text(encoding="utf-8")).get("token") == self.token
-        except (OSError, ValueError, AttributeError):
+        except FileNotFoundError:
             return False
+        except OSError:
+            return None
+        except (ValueError, AttributeError):
+            return False
+
+    def release(self) -> None:
+        """Stop touching it, and remove it unless another export holds it now (one not readable this once is
+        looked at again, then removed: it was this export's when last read)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if not self.held or self.lost:
+            return
+        mine = self.ours()
+        if mine is None:
+            time.sleep(0.2)
+            mine = self.ours() is not False
+        if mine:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 def _holder(path: Path) -> tuple[str, str, tuple[int, int], dict[str, Any]] | None:
@@ -118,20 +150,24 @@ def _process_gone(held: dict[str, Any]) -> bool:
     return False
 
 
-def _dead(path: Path, seen: tuple[int, int], held: dict[str, Any], stale_s: float, watch_s: float) -> bool:
-    """Whether the lock ``seen`` so was left by an export that died (module doc)."""
+def _dead(path: Path, seen: tuple[int, int], held: dict[str, Any]) -> bool | None:
+    """Whether the lock ``seen`` so was left by an export that died (module doc); None: it went meanwhile."""
     if _process_gone(held):
         return True
-    if time.time() - seen[1] / 1e9 < stale_s:
+    if time.time() - seen[1] / 1e9 < STALE_S:
         return False
-    time.sleep(watch_s)  # old by the clocks: touched meanwhile, it is alive (a share's clock behind this one's)
+    time.sleep(WATCH_S)  # old by the clocks: touched meanwhile, it is alive (a share's clock behind this one's)
     now = _holder(path)
-    return now is not None and now[2] == seen
+    return None if now is None else now[2] == seen
 
 
-def _take_over(path: Path, seen: tuple[int, int]) -> None:
+def _take_over(path: Path, seen: tuple[int, int], who: str, since: str) -> None:
     """Remove the dead lock ``seen`` so, under the takeover lock: another export that found it dead too, and took it
-    over first, has made a new lock in its place by then, which is left alone."""
+    over first, has made a new lock in its place by then, which is left alone.
+
+    Raises:
+        ExportError: ``"stale_lock"``: this account may not remove it (a share where only a file's creator may).
+    """
     guard = path.with_name(path.name + ".takeover")
     try:
         fd = os.open(guard, _FLAGS, 0o644)
@@ -146,8 +182,15 @@ def _take_over(path: Path, seen: tuple[int, int]) -> None:
     try:
         now = _holder(path)
         if now is not None and now[2] == seen:
-            with contextlib.suppress(OSError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # (every export would wait, then name a colleague as writing: review)
+                raise ExportError(
+                    f"{path}: left by an export that died ({who + ', ' if who else ''}since {since}), and this account "
+                    f"cannot remove it ({exc.strerror or exc}); remove it, then export again", "stale_lock",
+                    path=str(path), who=who, since=since) from None
     finally:
         with contextlib.suppress(OSError):
             guard.unlink()
@@ -160,7 +203,8 @@ def export_lock(folder: Path, by: str | None = None) -> Iterator[ExportLock]:
 
     Raises:
         ExportError: ``"busy"``: another export is writing into ``folder`` now (``who``, ``since``); the message
-            names them. A folder that cannot be written is not refused here: the export's own writes say why.
+            names them; ``"stale_lock"``: a dead export's lock this account cannot remove. A folder that cannot be
+            written is not refused here: the export's own writes say why.
     """
     path = folder / EXPORT_LOCK
     token = secrets.token_hex(8)
@@ -171,34 +215,32 @@ def export_lock(folder: Path, by: str | None = None) -> Iterator[ExportLock]:
     body = json.dumps({"by": by, "user": user, "host": socket.gethostname(), "pid": os.getpid(), "token": token,
                        "since": datetime.now(UTC).isoformat(timespec="seconds")}).encode()
     make_folder(folder)  # (a new folder: locked from the start; one that cannot be made is said so, by name)
-    fd, held = None, None
-    for _ in range(5):  # (a dead lock removed, then taken by another export in between: looked at again)
+    fd, deadline = None, time.monotonic() + TRY_S
+    while fd is None:
         try:
             fd = os.open(path, _FLAGS, 0o644)
-            break
         except (FileExistsError, PermissionError):  # held (on Windows also: a lock still being deleted)
-            if (held := _holder(path)) is None:
-                time.sleep(0.05)
-                continue
-            who, since, seen, said = held
-            if not _dead(path, seen, said, STALE_S, WATCH_S):
-                raise _busy(folder, who, since) from None
-            _take_over(path, seen)
+            held = _holder(path)
+            if held is None and not os.access(folder, os.W_OK):
+                break  # (no lock: a folder this account cannot write; the export's own writes say why, unlocked)
+            if held is not None and held[2] != (0, 0):  # (one not to be seen now, Windows deleting it: again)
+                who, since, seen, said = held
+                if (dead := _dead(path, seen, said)) is False:
+                    raise _busy(folder, who, since) from None
+                if dead:
+                    _take_over(path, seen, who, since)
+            if time.monotonic() > deadline:  # (never on without the lock: both would write: review)
+                raise _busy(folder, *(held[:2] if held else ("", "?"))) from None
+            time.sleep(0.05)
         except OSError:  # a folder that cannot be written: the export's own writes say why, unlocked
             break
-    else:  # looked at again and again, never made: someone holds it
-        held = _holder(path)
-        if held is not None:
-            raise _busy(folder, held[0], held[1])
-    lock = ExportLock(path, token, held=fd is not None)
     if fd is not None:
         try:
             os.write(fd, body)
         finally:
             os.close(fd)
+    lock = ExportLock(path, token, held=fd is not None)
     try:
         yield lock
     finally:
-        if lock.held and lock.ours():
-            with contextlib.suppress(OSError):
-                path.unlink()
+        lock.release()

@@ -354,7 +354,9 @@ class BatchOpening:
                     "its panel says whose.") if n == 1 else QCoreApplication.translate(
             "Main", "{n} images of this batch were judged in other batches (the same pictures): their judgments are "
                     "kept, and their panels say whose.").format(n=n)
-        QTimer.singleShot(0, self, lambda: self.presenter.batch is batch and self.statusBar().showMessage(text, 15_000))
+        QTimer.singleShot(0, self, lambda: self.presenter.batch is batch and self.statusBar().showMessage(
+            "  ·  ".join(filter(None, (self.statusBar().currentMessage(), text))), 15_000))  # (beside the line of
+        # the folder's sub-folders said a moment before: it replaced it: review)
 
     def pass_auto_judged(self) -> None:
         """New predictions arrived. If the batch opened on an image the model has just auto-judged and the analyst is

@@ -97,9 +97,10 @@ def decided_by(rows: Sequence[QueueRow], analyst: str) -> tuple[list[QueueRow], 
     model's call, and wrote the second again (another identical row and undo step each time)."""
     own = [r for r in rows if r.state != "rejudge" and r.judged_by == analyst]
     agrees = {r.image_id for r in own if same_decision(r.judged_set, r.state == "unknown", r.predicted_set)}
-    # (a correction a newer model agrees with is accepted: a new decision, counted for that model: review)
-    same = {r.image_id for r in own if r.image_id in agrees and r.state == "accepted"}
-    return [r for r in own if r.image_id not in agrees], [r for r in own if r.image_id in same]
+    # (a correction a newer model agrees with is accepted, as in the judging window: a new decision, counted for
+    # that model: review)
+    return [r for r in own if r.image_id not in agrees], [r for r in own if r.image_id in agrees
+                                                          and r.state != "corrected"]
 
 
 def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[int], str],

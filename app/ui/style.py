@@ -424,6 +424,9 @@ def export_text(error: BaseException | str) -> str:
             return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(**fields)
         case "not_folder":
             return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(**fields)
+        case "stale_lock":
+            return t.translate("Export", "{path} was left by an export that died, and this account cannot remove it: "
+                                         "remove it (or ask IT to), then export again.").format(**fields)
         case "exists":
             return t.translate("Export", "Another export wrote into {out} meanwhile (its manifest.csv is there now): "
                                          "export again to replace it, or choose another folder.").format(**fields)
