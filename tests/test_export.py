@@ -1135,10 +1135,20 @@ def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times
     if os.name == "posix":
         gone = subprocess.Popen([sys.executable, "-c", "pass"])
         gone.wait()
-        lock.write_text(json.dumps({"user": "me", "host": socket.gethostname(), "pid": gone.pid,
-                                    "since": "2026-12-08T09:00:00+00:00"}))
+        said = {"user": "me", "host": socket.gethostname(), "system": export_lock._system(), "pid": gone.pid,
+                "since": "2026-12-08T09:00:00+00:00"}
+        lock.write_text(json.dumps(said))
         with export_lock.export_lock(folder) as held:
-            assert held.ours()
+            assert held.ours() is bool(said["system"])  # (no boot id known here: only the times decide)
+        # the same host name on another system (a cloned workstation, a container): the times decide
+        lock.write_text(json.dumps({**said, "system": "another-boot/pid:[1]"}))
+        with pytest.raises(ExportError), export_lock.export_lock(folder):
+            pass
+        # this process's own pid with a token it no longer holds: left behind, taken at once
+        lock.write_text(json.dumps({**said, "pid": os.getpid(), "token": "long-gone"}))
+        with export_lock.export_lock(folder) as held:
+            assert held.ours() is bool(said["system"])
+        lock.unlink(missing_ok=True)
     # touched while held, whatever the export does; taken over by another export: this one stops at its next row
     monkeypatch.setattr(export_lock, "BEAT_S", 0.05)
     with pytest.raises(ExportError) as stopped, export_lock.export_lock(folder) as held:
@@ -1157,3 +1167,64 @@ def test_the_export_lock_is_taken_over_by_one_export_only_and_never_by_its_times
         time.sleep(0.3)
         held.beat()
     assert not lock.exists()
+
+
+def test_an_export_never_goes_on_unlocked_nor_writes_its_ledger_into_a_folder_taken_over(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    """Third review of the lock: after its tries an export went on unlocked (both wrote); a lock that could not be
+    looked at was judged dead; an export whose lock was taken over went on removing files and wrote its ledger into
+    the other's folder; a full disk while the lock was written left an empty lock that stopped the next export."""
+    import json
+
+    from app.store import export_files, export_lock
+    from app.store.export_files import EXPORT_LEDGER, write_imagefolder
+    from app.store.export_lock import EXPORT_LOCK
+    from models.hashing import file_sha256
+
+    monkeypatch.setattr(export_lock, "TRY_S", 0.3)
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    lock = folder / EXPORT_LOCK
+    lock.write_text('{"user": "bob", "host": "ws-7", "since": "2026-12-08T09:00:00+00:00"}')
+    monkeypatch.setattr(export_lock, "_dead", lambda *_a: True)  # dead, but another export always takes it first
+    monkeypatch.setattr(export_lock, "_take_over", lambda *_a: None)
+    with pytest.raises(ExportError) as refused, export_lock.export_lock(folder):
+        pass
+    assert refused.value.reason == "busy"
+    monkeypatch.undo()
+    monkeypatch.setattr(export_lock, "TRY_S", 0.3)
+    monkeypatch.setattr(export_lock, "_holder", lambda _p: ("", "?", None, {}))  # never to be looked at
+    with pytest.raises(ExportError), export_lock.export_lock(folder):
+        pass
+    assert lock.exists()  # (never judged dead, never removed)
+    monkeypatch.undo()
+    lock.unlink()
+    # taken over while it copies: it stops, removes nothing more and writes no ledger there
+    out = tmp_path / "out"
+    sources = [write_image(tmp_path / "src" / f"P00{i}.png", seed=i) for i in range(3)]
+    rows = [export_row(path=str(p), sha256=file_sha256(p), leaf="crack") for p in sources]
+    real = export_files._copy_checked
+    calls = []
+
+    def swapped(source, target, sha256):
+        calls.append(target)
+        if len(calls) == 2:  # another export takes the lock over (this one taken for dead)
+            (out / EXPORT_LOCK).write_text(json.dumps({"user": "carol", "host": "ws-9", "token": "theirs",
+                                                       "since": "2026-12-08T09:00:00+00:00"}))
+        return real(source, target, sha256)
+
+    monkeypatch.setattr(export_files, "_copy_checked", swapped)
+    monkeypatch.setattr(export_lock, "CHECK_S", 0.0)
+    with pytest.raises(ExportError) as stopped:
+        write_imagefolder(iter(rows), out, [])
+    assert "took this folder over" in str(stopped.value)
+    assert not (out / EXPORT_LEDGER).exists() and "carol" in (out / EXPORT_LOCK).read_text()
+    monkeypatch.undo()
+    # a full disk while the lock is written: no empty lock left behind
+    (out / EXPORT_LOCK).unlink()
+    real_write = export_lock.os.write
+    monkeypatch.setattr(export_lock.os, "write", lambda *_a: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(OSError), export_lock.export_lock(out):
+        pass
+    monkeypatch.setattr(export_lock.os, "write", real_write)
+    assert not (out / EXPORT_LOCK).exists() and not export_lock._LIVE

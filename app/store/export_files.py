@@ -317,6 +317,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
         beating = (lock.beat() or row for row in rows)  # (each row: one whose lock was taken over stops)
         count = write_csv(noted(_copied(beating, folder, skipped, by_sha, beside, keep, hashes)),
                           folder / IMAGEFOLDER_MANIFEST, spectra)
+        lock.beat(now=True)  # (the manifest written: the notes, the removals and the ledger only while ours)
         with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
             writer = CsvWriter(handle)
             writer.writerow(("path", "note"))
@@ -332,11 +333,11 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
         lock.beat()
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
         removed = tuple(_remove_stale(sorted(stale), skipped, beside,
-                                      lambda p: lock.beat() or copies[earlier[p]].is_file()))
+                                      lambda p: lock.beat(now=True) or copies[earlier[p]].is_file()))
     finally:  # the ledger even when the export stops midway: its copies so far are known to the next (review);
         gone = set(removed)  # not into a folder another export has taken over, though (it writes its own)
         kept = [p for p in sorted(earlier) if p not in written and str(p) not in gone and p.is_file()]
-        if not lock.lost:
+        if lock.kept() or not lock.held:
             with replacing(folder / EXPORT_LEDGER) as handle:
                 ledger = CsvWriter(handle)
                 ledger.writerow(("path", "sha256"))
