@@ -23,6 +23,7 @@ from app.ui.picker import TaxonomyPicker
 from app.ui.style import (
     file_reason_text,
     listed,
+    note_author,
     state_label,
     store_reason_text,
     store_text,
@@ -225,9 +226,8 @@ class JudgingActions:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
         key = item.image.image_id
-        j = item.judgment  # (its note's author: the latest row's writer when that row wrote the note: review)
         text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key,
-                              author=j.analyst if j is not None and j.action == "note" else None)
+                              author=note_author(item.judgment))
         if text is None:
             if key in self.note_drafts:
                 self.statusBar().showMessage(QCoreApplication.translate(  # named: the analyst may move on meanwhile
@@ -255,10 +255,7 @@ class JudgingActions:
                                          QCoreApplication.translate("Main", "Nothing to undo"), 4000)
             return
         records = []
-        notes = {it.image.image_id: it.judgment.note or "" for it in self.presenter.items if it.judgment is not None}
-        agreed = {it.image.image_id: it.judgment.decider for it in self.presenter.items  # (an undone agreement said
-                  if it.judgment is not None and it.judgment.action == CONFIRM  # "now corrected": team walk-through)
-                  and it.judgment.analyst == self.service.analyst}  # (this analyst's own: review)
+        before = {it.image.image_id: it.judgment for it in self.presenter.items if it.judgment is not None}
         step = self.service.redo if redo else self.service.undo
         if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True,
                            stepping="redo" if redo else "undo"):
@@ -273,12 +270,14 @@ class JudgingActions:
         state = state_label(self.presenter.state(item))
         name = Path(item.image.path).name
         note = item.judgment.note or "" if item.judgment is not None else ""
-        if not redo and item.image.image_id in agreed:
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "Undone on {file}: your agreement with {who}'s judgment is taken back").format(
-                file=name, who=agreed[item.image.image_id]), 6000)
+        was = before.get(item.image.image_id)
+        if not redo and was is not None and was.action == CONFIRM and was.analyst == self.service.analyst:
+            self.statusBar().showMessage(QCoreApplication.translate(  # (an undone agreement of this analyst's said
+                "Main", "Undone on {file}: your agreement with {who}'s judgment is taken back").format(  # "now
+                file=name, who=was.decider), 6000)  # corrected": team walk-through, review)
             return
-        if note != notes.get(item.image.image_id, ""):  # a note undone said "now re-judge", as if nothing happened
+        if note != (was.note or "" if was is not None else ""):  # a note undone said "now re-judge", as if nothing
+            # happened
             back = (QCoreApplication.translate("Main", "Redone on {file}: its note is back") if redo else
                     QCoreApplication.translate("Main", "Undone on {file}: its note is back"))
             off = (QCoreApplication.translate("Main", "Redone on {file}: its note taken off") if redo else
@@ -421,7 +420,7 @@ class JudgingActions:
         another image without a word)."""
         args = self._show_theirs(theirs, note=note)
         more = self.service.can_redo if redo else self.service.can_undo
-        if note and theirs.action != "note":  # (the latest row carried the note on: its writer may not be its author)
+        if note and note_author(theirs) is None:  # (the latest row carried the note on: its author unknown)
             text = QCoreApplication.translate("Main", "Cannot redo on {file}: its note was changed since.") if redo \
                 else QCoreApplication.translate("Main", "Cannot undo on {file}: its note was changed since; it stays.")
         elif note:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QStyle, QTableView
 from app.services.queue import QueuePage, QueueRow
 from app.store.errors import JudgmentConflictError
 from app.store.records import same_decision
-from app.ui.style import STATE_COLOURS, listed, reason_label, state_label, their_judgment
+from app.ui.style import STATE_COLOURS, listed, note_author, reason_label, state_label, their_judgment
 
 
 def set_names(leaf_name: Callable[[str | None], str], leaves: Sequence[str]) -> str:
@@ -110,7 +110,7 @@ def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[i
     theirs = exc.current
     if undo and theirs is not None and exc.note:  # (an undo of a note a colleague's note was written over; its
         text = QCoreApplication.translate(  # author named when the latest row wrote it)
-            "Queue", "Nothing undone: {who} changed the note of {file} since ({when}).") if theirs.action == "note" \
+            "Queue", "Nothing undone: {who} changed the note of {file} since ({when}).") if note_author(theirs) \
             else QCoreApplication.translate("Queue", "Nothing undone: the note of {file} was changed since.")
         return text.format(file=file_name(theirs.image_id), **their_judgment(theirs, leaf_name, note=True))
     if undo and theirs is not None:

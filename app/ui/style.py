@@ -392,6 +392,12 @@ def store_reason_text(reason: str) -> str:
     return str(reason)
 
 
+def note_author(record) -> str | None:
+    """Who wrote the note a :class:`~app.store.records.JudgmentRecord` carries, when that row wrote it (a note row);
+    None when the row only carried it on (a judgment, a confirmation): its writer may not be the note's author."""
+    return record.analyst if record is not None and record.action == "note" else None
+
+
 def their_judgment(record, leaf_name: Callable[[str], str | None], *, note: bool = False) -> dict[str, str]:
     """A colleague's judgment (a :class:`~app.store.records.JudgmentRecord`) for a message in the UI language: ``who``
     and ``when`` (local time, HH:MM) of its decision, or of its note with ``note``, and ``what`` it says (the type's
