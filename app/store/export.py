@@ -61,7 +61,6 @@ from app.store.schema import (
     unreadable_error,
 )
 from app.store.urls import is_store_file
-from models.atomic import make_folder
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import (
     LABELS_SEPARATOR,
@@ -447,8 +446,7 @@ def _export(
         rows = _undecided_counted(_noting_missing(session, rows, missing), undecided)
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
-    if fmt == "imagefolder":
-        make_folder(out)
+    if fmt == "imagefolder":  # (its lock makes the folder)
         count, removed, kept = write_imagefolder(rows, out, skipped, spectra, overwrite=overwrite, by=by)
     else:
         count = write_csv(rows, out, spectra) if fmt == "csv" else write_json(rows, out)

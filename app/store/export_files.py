@@ -289,7 +289,7 @@ def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tup
     # export is looked for again under the lock: the caller's look came first, and two exports started at once both
     # passed it and wrote (team walk-through).
     with export_lock(folder, by=by) as lock:
-        if not overwrite and (manifest := folder / IMAGEFOLDER_MANIFEST).is_file():
+        if not overwrite and (manifest := existing_export(folder, "imagefolder")) is not None:
             raise ExportError(f"{manifest}: exists (written since this export began: another export?); --overwrite "
                               "writes over it, or choose another --out", "exists", out=str(folder))
         return _write_imagefolder(rows, folder, skipped, spectra, lock)
@@ -327,9 +327,9 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
         # own copy, review). The others stay: outside this export's scope, or their file gone (perhaps the only
         # copy left: a narrower --since removed them all: review)
         copies = {sha: path for path, sha in written.items()}
-        ours = {_file_id(p) for p in written}
-        stale = {p for p, sha in earlier.items() if p not in written and p not in keep and sha in copies
-                 and _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
+        candidates = [(p, sha) for p, sha in earlier.items() if p not in written and p not in keep and sha in copies]
+        ours = {_file_id(p) for p in written} if candidates else set()  # (a stat per copy: only when one is asked)
+        stale = {p for p, sha in candidates if _file_id(p) not in ours and _earlier_copy_serves(p, sha, folder, hashes)}
         lock.beat()
         beside.fresh()  # (the export wrote into the folders: a copy named like a stale one's start is seen)
         removed = tuple(_remove_stale(sorted(stale), skipped, beside,

@@ -19,6 +19,7 @@ the other's fresh lock and both wrote).
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -58,6 +59,7 @@ def _read(path: str) -> str:
         return ""
 
 
+@functools.cache
 def _system() -> str:
     """This system's identity for the pid rule (Linux: the boot and the pid namespace); "" when not known (then
     only the times decide)."""

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.store.records import BatchItem, ImageRecord
-from app.store.repo._common import _current_ids, _judgment_record
+from app.store.repo._common import _chunks, _current_ids, _judgment_record
 from app.store.repo.predictions import latest_predictions
 from app.store.schema import BatchImage, Image, Judgment
 
@@ -64,7 +64,7 @@ def _seen_here(session: Session, batch_id: int, image_ids: list[int]) -> set[int
     """Those of ``image_ids`` (judged last in another batch) with a row of their history written in ``batch_id``: a
     note in lot2 on a decision of lot1 made lot1 say it was judged elsewhere (review). Few: a picture in two lots."""
     found: set[int] = set()
-    for at in range(0, len(image_ids), 500):
+    for chunk in _chunks(image_ids):
         found.update(session.scalars(select(Judgment.image_id).where(
-            Judgment.batch_id == batch_id, Judgment.image_id.in_(image_ids[at:at + 500])).distinct()))
+            Judgment.batch_id == batch_id, Judgment.image_id.in_(chunk)).distinct()))
     return found

@@ -295,8 +295,9 @@ def revert_judgment(
     if isinstance(note, _Keep):
         before = _clean_note(previous.note) if previous is not None else None
         now = _clean_note(current.note) if current is not None else None
-        set_by_target = _clean_note(target.note) != before and now == _clean_note(target.note)
-        if _clean_note(target.note) != before and not set_by_target and _state(previous) == _state(target):
+        changed_by_target = (its := _clean_note(target.note)) != before
+        set_by_target = changed_by_target and now == its
+        if changed_by_target and not set_by_target and _state(previous) == _state(target):
             # a note of the row, and nothing else, to undo: its note was changed since (a colleague's note written
             # over it). Carried on, the colleague's note stayed, nothing changed, and "Undone" was said (team
             # walk-through)
