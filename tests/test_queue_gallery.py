@@ -327,3 +327,51 @@ def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
     assert not gallery.verticalScrollBar().isVisible()
     assert {gallery.visualRect(model.index(i, 0)).top() for i in range(5)} == {0}, gallery.gridSize()
     assert gallery.viewport().width() - gallery.visualRect(model.index(4, 0)).right() < GRID.width()  # no gap
+
+
+def test_a_tile_names_its_file_and_says_while_its_picture_loads(qtbot) -> None:
+    """Seen: two tiles of one type read alike (the file was only in the tooltip), and a tile whose picture was still
+    being read (a large file: 1 to 4 s) was a blank grey square, which looked empty or broken. The tile's last line
+    is the file's name now, and a loading tile says so."""
+    import datetime as dt
+
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.services.queue import QueuePage
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import GRID, TILE, QueueGallery, tile_file
+    from app.ui.queue_model import QueueTableModel
+
+    row = QueueRow(image_id=7, prediction_id=2, path="/lot7/P001_20x.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="metal", confidence=0.5, reasons=("low_confidence",), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC))
+    other = dataclasses.replace(row, image_id=8, path="/lot7/Q999_50x_long_name_of_a_file.png")
+    assert tile_file(row) == "P001_20x.png" and tile_file(dataclasses.replace(row, path="")) == "#7"
+    model = QueueTableModel()
+    model.set_page(QueuePage(rows=[row, other], total=2, limit=50), grouped=None)
+    gallery = QueueGallery()
+    qtbot.addWidget(gallery)
+    gallery.setModel(model)
+    gallery.loader.get = lambda path: None  # every picture is still being read
+
+    def paint(index: int) -> QImage:
+        image = QImage(GRID, QImage.Format.Format_RGB32)
+        image.fill(QColor("black"))
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, GRID.width(), GRID.height())
+        option.font = gallery.font()
+        option.fontMetrics = gallery.fontMetrics()
+        painter = QPainter(image)
+        gallery.delegate.paint(painter, option, model.index(index, 0))
+        painter.end()
+        return image
+
+    first, second = paint(0), paint(1)
+    grey = QColor("#3c4043").rgb()
+    thumb = {first.pixel(x, y) for x in range(12, TILE) for y in range(8, TILE)}
+    assert thumb - {grey}, "the loading tile is a blank grey square"
+    names = range(TILE + 8 + 2 * (gallery.fontMetrics().height() + 2), GRID.height() - 4)
+    differ = [(x, y) for x in range(8, GRID.width() - 8) for y in names if first.pixel(x, y) != second.pixel(x, y)]
+    assert differ, "two tiles of one type and confidence with different files paint alike"

@@ -55,7 +55,7 @@ from app.ui.workers import Task, TaskRunner
 
 TILE = 160
 """A gallery thumbnail's side in pixels."""
-GRID = QSize(TILE + 16, TILE + 54)
+GRID = QSize(TILE + 16, TILE + 72)
 
 QUEUE_KEYS: dict[Qt.Key, str] = {
     Qt.Key.Key_Return: "accept", Qt.Key.Key_Enter: "accept", Qt.Key.Key_C: "relabel", Qt.Key.Key_U: "unknown",
@@ -128,8 +128,8 @@ def jump_after_page(model) -> None:
 
 
 class GalleryDelegate(QStyledItemDelegate):
-    """A tile: the thumbnail (grey while it loads), the predicted type, confidence and first reason, and a state
-    dot once the image is judged; a group heading is a tile with the group's title."""
+    """A tile: the thumbnail ("loading…" on grey until it is read), the predicted type, confidence and first reason,
+    the file's name, and a state dot once the image is judged; a group heading is a tile with the group's title."""
 
     def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
         super().__init__(parent)
@@ -195,6 +195,9 @@ class GalleryDelegate(QStyledItemDelegate):
                 why = FILE_REPLACED if pix is None else self.loader.reason(row.path)
                 p.drawText(thumb.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                            file_reason_text(why) if why else QCoreApplication.translate("Queue", "cannot be read"))
+            else:  # being read (a large picture takes a while): said, so that a grey tile is not taken for one
+                p.setPen(QColor("#9aa0a6"))  # that is empty or broken
+                p.drawText(thumb, Qt.AlignmentFlag.AlignCenter, QCoreApplication.translate("Queue", "loading…"))
         if row.state != "rejudge":
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
@@ -217,6 +220,11 @@ class GalleryDelegate(QStyledItemDelegate):
         shift = fm.horizontalAdvance(conf + "  ") if conf else 0
         p.drawText(line2.adjusted(shift, 0, 0, 0), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(reasons, Qt.TextElideMode.ElideRight, max(0, text.width() - shift)))
+        # the file, last: two tiles of one type read alike, and the analyst's notes and the line's reports name
+        # files (its middle elided: lot prefixes and the suffix tell files apart)
+        p.setPen(QColor("#9aa0a6"))
+        p.drawText(line2.translated(0, fm.height() + 2), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(tile_file(row), Qt.TextElideMode.ElideMiddle, text.width()))
         p.restore()
 
 
@@ -420,7 +428,7 @@ class QueueDetailPane(QWidget):
             self.text.setText("")
             return
         esc = _escape
-        lines = [f"<b>{esc(Path(row.path).name if row.path else f'#{row.image_id}')}</b><br>"  # the file, where
+        lines = [f"<b>{esc(tile_file(row))}</b><br>"  # the file, where
                  f"<span style='color:#9aa0a6'>{esc(', '.join(row.batch_names))} · "
                  + esc(QCoreApplication.translate("Queue", "waiting {age}").format(age=age_text(row.age()))
                        if row.state == "rejudge" else  # (a judged image said "waiting 3 min")
@@ -465,6 +473,11 @@ def tile_text(row: QueueRow, leaf_name) -> tuple[str, str, str]:
         return state_label("unknown") if unknown else set_names(leaf_name, shown), "", QCoreApplication.translate(
             "Queue", "model: {name} {conf}").format(name=set_names(leaf_name, row.predicted_set), conf=conf).strip()
     return set_names(leaf_name, shown), conf, tile_reasons(row.reasons)
+
+
+def tile_file(row: QueueRow) -> str:
+    """A tile's file line: the file's name (its folder is in the tooltip), or the image's number without a path."""
+    return Path(row.path).name if row.path else f"#{row.image_id}"
 
 
 def tile_reasons(reasons: tuple[str, ...]) -> str:
