@@ -385,6 +385,40 @@ def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None
     assert model.rows[9].state == "accepted" and view.visualRect(model.index(9)).isValid()
 
 
+def test_the_list_keeps_a_row_of_context_around_the_current_row(qtbot) -> None:
+    """Moving down, the current row sat on the list's last visible line and the images coming next were out of
+    sight (seen under Xvfb at 1366 × 768); the list keeps the next row (and the row before) in view now."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from app.services.batch_presenter import ListRow
+    from app.ui.batch_list import ROW_H, BatchListModel, BatchListView
+
+    model = BatchListModel()
+    model.hold_thumbnails()  # no files behind these rows
+    model.set_rows([ListRow(image_id=i, path=f"/nowhere/{i}.png", file_name=f"{i}.png", state="pending", label="",
+                            has_note=False) for i in range(40)])
+    view = BatchListView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(300, 5 * ROW_H + ROW_H // 2)
+    view.show()
+    qtbot.waitExposed(view)
+    room = view.viewport().rect()
+
+    def shown(row: int) -> bool:
+        return row < 0 or row >= 40 or room.contains(view.visualRect(model.index(row, 0)))
+
+    def go(row: int) -> None:
+        idx = model.index(row, 0)
+        view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        view.scrollTo(idx)
+        QApplication.processEvents()
+
+    for row in [*range(0, 40), *range(38, -1, -1), 39, 0, 20]:  # down, up, the last, the first, a jump
+        go(row)
+        assert shown(row - 1) and shown(row) and shown(row + 1), row
+
+
 def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot, engine, tmp_path, monkeypatch):
     """On a 1366×768 screen the right column (the panel, a spectrum, similar judged cases) fits: what the
     model says scrolls above the judging buttons. Before, the column's minimum heights added up to more than the
@@ -408,6 +442,17 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
                         and win.similar_panel.compact and not win.similar_panel.message.isVisible(), timeout=30_000)
         assert win.spectrum_panel.compact and not win.spectrum_panel.hits.isVisible()
         assert win.similar_panel.title.text() == "Similar judged cases · none yet"
+        # the judging buttons at one place whatever the panes above them show (under the panel, the spectrum and
+        # the similar cases moved them by up to 100 px from image to image: a click aimed at Accept hit "Other type")
+        from PySide6.QtCore import QPoint, QRect
+
+        def buttons() -> tuple[QPoint, QPoint]:
+            QApplication.processEvents()
+            return tuple(b.mapTo(win, QPoint(0, 0)) for b in (win.panel.accept_btn, win.panel.note_btn))
+
+        placed = buttons()
+        assert win.similar_panel.geometry().bottom() < win.panel.accept_btn.mapTo(
+            win.similar_panel.parentWidget(), QPoint(0, 0)).y()  # under the panes
         qtbot.waitUntil(lambda: win.panel.scroll.verticalScrollBar().maximum() == 0, timeout=10_000)
         assert all(row[1].isVisible() for row in win.panel.top_rows)
         alike = ("P006_20x.png", "P007_20x.png", "P009_20x.png")  # the three most like P024 (cosine 0.74, 0.31, 0.39)
@@ -426,7 +471,13 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         assert win.height() == 690 and win.minimumSizeHint().height() <= 690
         assert win.statusBar().geometry().bottom() < win.height()
         accept = win.panel.accept_btn  # the judging buttons stay in sight; what the model says scrolls above them
-        assert accept.isVisible() and win.panel.rect().contains(accept.geometry())
+        assert accept.isVisible() and win.rect().contains(QRect(accept.mapTo(win, QPoint(0, 0)), accept.size()))
+        assert buttons() == placed  # a spectrum and similar cases now: the buttons where they were
+        p023 = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P023_20x.png"))  # no spectrum
+        win.select(p023)
+        qtbot.waitUntil(lambda: not win.spectrum_panel.isVisible(), timeout=30_000)
+        assert buttons() == placed
+        win.select(row)
         # too short for everything: the Top-5 rows drop their ancestry line and the model line goes (the status
         # bar names the model); the spectrum's chart gave what it could first
         qtbot.waitUntil(lambda: win.panel.compact, timeout=5_000)

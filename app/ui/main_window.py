@@ -42,7 +42,7 @@ from app.ui.prediction_panel import PredictionPanel
 from app.ui.purity_checks import PurityChecks
 from app.ui.references import References
 from app.ui.repeat_guard import RepeatGuard, key_text_of
-from app.ui.right_column import RightColumn
+from app.ui.right_column import RightColumn, with_actions
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
@@ -217,7 +217,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
         split = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(list_pane)
         split.addWidget(self.viewer)
-        split.addWidget(right)
+        split.addWidget(with_actions(right, self.panel.actions))  # the judging buttons at one place
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
         self.viewer.resized.connect(self.hint_narrow_image)

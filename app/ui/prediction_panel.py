@@ -283,15 +283,21 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.reasons)
         layout.addWidget(self.judgment)
         layout.addStretch(1)
+        # The judging buttons, one widget: under the scrolled body here; the main window puts it at the bottom of its
+        # right column, under the panes, so that the buttons stay at one place from image to image (under the
+        # panel, an image with a spectrum or similar cases moved them up by up to 100 px, and a click aimed at
+        # Accept landed on "Other type…").
+        self.actions = QWidget(self)
+        actions = QGridLayout(self.actions)
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.accept_btn, 0, 0, 1, 2)
+        actions.addWidget(self.pick_btn, 1, 0)
+        actions.addWidget(self.unknown_btn, 1, 1)
+        actions.addWidget(self.note_btn, 2, 0, 1, 2)
         outer = QVBoxLayout(self)  # the scrolled body, then the judging buttons in sight
         outer.addWidget(self.scroll, 1)
-        outer.addWidget(self.accept_btn)
-        row = QGridLayout()
-        row.addWidget(self.pick_btn, 0, 0)
-        row.addWidget(self.unknown_btn, 0, 1)
-        row.addWidget(self.note_btn, 1, 0, 1, 2)
-        outer.addLayout(row)
         outer.addWidget(self.model_label)
+        outer.addWidget(self.actions)
         self.show_data(None)
 
     def compact_saving(self) -> int:

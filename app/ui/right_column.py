@@ -1,6 +1,7 @@
 """The main window's right column: the prediction panel over the FTIR spectrum and the similar cases.
 
-A vertical splitter that keeps the prediction panel (the path, the Top-5 and the judging buttons) whole when a
+A vertical splitter that keeps the prediction panel (the path and the Top-5; its judging buttons sit under the
+whole column, :func:`with_actions`) whole when a
 pane below it appears. Qt gives a pane shown again its own size hint and takes it from the stretching panel: on
 an 880-pixel window, an image with a spectrum left the Top-5 two rows and a scroll bar. Now, when the spectrum or
 the similar cases appear, the panel gets back what its contents want, taken from the spectrum pane first (its chart
@@ -19,7 +20,7 @@ never dragged are not stored, so a new window balances again), until Settings â†
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 TIGHT_MARGIN = 12
 """Pixels the compact panel may lack before the panes fold further (a part of a line scrolls; a row does not)."""
@@ -143,3 +144,17 @@ class RightColumn(QSplitter):
         for pane in panes:
             if hasattr(pane, "set_tight"):
                 pane.set_tight(tight)
+
+
+def with_actions(column: RightColumn, actions: QWidget) -> QWidget:
+    """The column, and the judging buttons (:attr:`app.ui.prediction_panel.PredictionPanel.actions`) under it, at
+    the column's bottom: the panes above them come and go and change height from image to image, the buttons stay
+    where they are (under the panel they moved up and down with the spectrum and the similar cases)."""
+    margins = actions.parentWidget().layout().contentsMargins()  # the panel's sides: the buttons under its text
+    actions.layout().setContentsMargins(margins.left(), 0, margins.right(), margins.bottom())
+    box = QWidget(column.parentWidget())
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(column, 1)
+    layout.addWidget(actions)
+    return box
