@@ -19,7 +19,14 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
-from PySide6.QtWidgets import QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
 
 from app.services.batch_presenter import ListRow
 from app.store.records import FILE_REPLACED
@@ -332,6 +339,17 @@ class BatchListView(QTableView):
     def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:
         """Repaint the changed rows, and only that (their size never changes: fixed rows, no editors)."""
         self.viewport().update(self.visualRect(top_left).united(self.visualRect(bottom_right)))
+
+    def scrollTo(self, index: QModelIndex, hint=QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+        """Bring ``index`` into view with a row of context above and below it where the list has room for three:
+        moving down, the current row sat on the list's last visible line, the images coming next out of sight."""
+        if hint == QAbstractItemView.ScrollHint.EnsureVisible and index.isValid() \
+                and self.viewport().height() >= 3 * ROW_H:
+            model = index.model()
+            for near in (index.row() + 1, index.row() - 1):
+                if 0 <= near < model.rowCount():
+                    super().scrollTo(model.index(near, index.column()), hint)
+        super().scrollTo(index, hint)
 
     def page_rows(self) -> int:
         """Rows one page moves: those fully visible, less one kept in view (at least 1)."""
