@@ -4,22 +4,22 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="89"/>
+        <location filename="../ui/batch_list.py" line="96"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="92"/>
+        <location filename="../ui/batch_list.py" line="99"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="94"/>
+        <location filename="../ui/batch_list.py" line="101"/>
         <source>{who} is on it now</source>
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="290"/>
+        <location filename="../ui/batch_list.py" line="297"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -525,47 +525,47 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="417"/>
+        <location filename="../ui/style.py" line="423"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="421"/>
+        <location filename="../ui/style.py" line="427"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="424"/>
+        <location filename="../ui/style.py" line="430"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="426"/>
+        <location filename="../ui/style.py" line="432"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="428"/>
+        <location filename="../ui/style.py" line="434"/>
         <source>{path} was left by an export that died, and this account cannot remove it: remove it (or ask IT to), then export again.</source>
         <translation>{path} 是已中止的匯出留下的，此帳戶無法移除它：請移除它（或請 IT 協助），然後再次匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="431"/>
+        <location filename="../ui/style.py" line="437"/>
         <source>Another export wrote into {out} meanwhile (its manifest.csv is there now): export again to replace it, or choose another folder.</source>
         <translation>另一個匯出已在此期間寫入 {out}（現已有其 manifest.csv）：請再次匯出以取代它，或選擇其他資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="434"/>
+        <location filename="../ui/style.py" line="440"/>
         <source>Another export is writing into {out} now ({who}, since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（{who}，自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="437"/>
+        <location filename="../ui/style.py" line="443"/>
         <source>Another export is writing into {out} now (since {since}): export again when it has finished.</source>
         <translation>另一個匯出正在寫入 {out}（自 {since} 起）：請待其完成後再匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="440"/>
+        <location filename="../ui/style.py" line="446"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -912,13 +912,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="400"/>
+        <location filename="../ui/style.py" line="406"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="395"/>
-        <location filename="../ui/style.py" line="404"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/style.py" line="410"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
     </message>
@@ -1865,7 +1865,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="75"/>
+        <location filename="../ui/judging_actions.py" line="76"/>
         <location filename="../ui/main_window.py" line="489"/>
         <location filename="../ui/queue_actions.py" line="233"/>
         <source>Cannot show this image</source>
@@ -1906,12 +1906,12 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="50"/>
+        <location filename="../ui/judging_actions.py" line="51"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="345"/>
+        <location filename="../ui/judging_actions.py" line="344"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1941,77 +1941,77 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="121"/>
+        <location filename="../ui/judging_actions.py" line="122"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="72"/>
+        <location filename="../ui/judging_actions.py" line="73"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="67"/>
+        <location filename="../ui/judging_actions.py" line="68"/>
         <source>Nothing judged: {file} is not on screen yet</source>
         <translation>未判定：{file} 尚未顯示在畫面上</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="88"/>
+        <location filename="../ui/judging_actions.py" line="89"/>
         <source>Nothing accepted: {why}</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="105"/>
+        <location filename="../ui/judging_actions.py" line="106"/>
         <source>{file} is judged so already ({what}): nothing new was saved.</source>
         <translation>{file} 已如此判定（{what}）：未儲存新的紀錄。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="108"/>
+        <location filename="../ui/judging_actions.py" line="109"/>
         <source>{file} stays as you judged it ({what}): Enter does not put the model&apos;s call over your decision; {keys} change it.</source>
         <translation>{file} 維持您的判定（{what}）：Enter 不會以模型的判斷取代您的判定；要更改請按 {keys}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="128"/>
+        <location filename="../ui/judging_actions.py" line="129"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類別：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="148"/>
+        <location filename="../ui/judging_actions.py" line="149"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Add a defect type beside {names}</source>
         <translation>在 {names} 之外加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="179"/>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="184"/>
+        <location filename="../ui/judging_actions.py" line="185"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="185"/>
+        <location filename="../ui/judging_actions.py" line="186"/>
         <source>{name} is the model&apos;s call already: {key} accepts it</source>
         <translation>{name} 已是模型的判定：按 {key} 接受</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="193"/>
+        <location filename="../ui/judging_actions.py" line="194"/>
         <source>{file}: {n} defect types, {names} · {key} takes off the last</source>
         <translation>{file}：{n} 個缺陷類別，{names} · 按 {key} 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="206"/>
+        <location filename="../ui/judging_actions.py" line="207"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類別：沒有可移除的類別。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="212"/>
+        <location filename="../ui/judging_actions.py" line="213"/>
         <source>{file}: {name} taken off, now {names}</source>
         <translation>{file}：已移除 {name}，現為 {names}</translation>
     </message>
@@ -2031,52 +2031,52 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="269"/>
+        <location filename="../ui/judging_actions.py" line="266"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="267"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="277"/>
+        <location filename="../ui/judging_actions.py" line="275"/>
         <source>Undone on {file}: your agreement with {who}&apos;s judgment is taken back</source>
         <translation>已在 {file} 上復原：撤回您對 {who} 判定的同意</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="282"/>
+        <location filename="../ui/judging_actions.py" line="281"/>
         <source>Redone on {file}: its note is back</source>
         <translation>已重做 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="283"/>
+        <location filename="../ui/judging_actions.py" line="282"/>
         <source>Undone on {file}: its note is back</source>
         <translation>已復原 {file}：註記已恢復</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="284"/>
+        <location filename="../ui/judging_actions.py" line="283"/>
         <source>Redone on {file}: its note taken off</source>
         <translation>已重做 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="285"/>
+        <location filename="../ui/judging_actions.py" line="284"/>
         <source>Undone on {file}: its note taken off</source>
         <translation>已復原 {file}：註記已移除</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="289"/>
+        <location filename="../ui/judging_actions.py" line="288"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="290"/>
+        <location filename="../ui/judging_actions.py" line="289"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="341"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -2146,22 +2146,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="380"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="388"/>
+        <location filename="../ui/judging_actions.py" line="387"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="397"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="398"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -2170,52 +2170,52 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="403"/>
+        <location filename="../ui/judging_actions.py" line="402"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="425"/>
+        <location filename="../ui/judging_actions.py" line="424"/>
         <source>Cannot redo on {file}: its note was changed since.</source>
         <translation>無法在 {file} 上重做：其註記之後已被更改。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="426"/>
+        <location filename="../ui/judging_actions.py" line="425"/>
         <source>Cannot undo on {file}: its note was changed since; it stays.</source>
         <translation>無法在 {file} 上復原：其註記之後已被更改；保留現有註記。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="428"/>
+        <location filename="../ui/judging_actions.py" line="427"/>
         <source>Cannot redo on {file}: {who} changed its note since ({when}).</source>
         <translation>無法在 {file} 上重做：{who} 之後已更改其註記（{when}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="429"/>
+        <location filename="../ui/judging_actions.py" line="428"/>
         <source>Cannot undo on {file}: {who} changed its note since ({when}); theirs stays.</source>
         <translation>無法在 {file} 上復原：{who} 之後已更改其註記（{when}）；保留其註記。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="432"/>
+        <location filename="../ui/judging_actions.py" line="431"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="434"/>
+        <location filename="../ui/judging_actions.py" line="433"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="435"/>
+        <location filename="../ui/judging_actions.py" line="434"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="436"/>
+        <location filename="../ui/judging_actions.py" line="435"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="447"/>
+        <location filename="../ui/judging_actions.py" line="446"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2224,17 +2224,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="450"/>
+        <location filename="../ui/judging_actions.py" line="449"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="451"/>
+        <location filename="../ui/judging_actions.py" line="450"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="457"/>
+        <location filename="../ui/judging_actions.py" line="456"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2243,27 +2243,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="461"/>
+        <location filename="../ui/judging_actions.py" line="460"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="475"/>
+        <location filename="../ui/judging_actions.py" line="474"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="478"/>
+        <location filename="../ui/judging_actions.py" line="477"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="552"/>
+        <location filename="../ui/judging_actions.py" line="551"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="553"/>
+        <location filename="../ui/judging_actions.py" line="552"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2276,12 +2276,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="558"/>
+        <location filename="../ui/judging_actions.py" line="557"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="559"/>
+        <location filename="../ui/judging_actions.py" line="558"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2294,12 +2294,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="564"/>
+        <location filename="../ui/judging_actions.py" line="563"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="565"/>
+        <location filename="../ui/judging_actions.py" line="564"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2312,12 +2312,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="570"/>
+        <location filename="../ui/judging_actions.py" line="569"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="571"/>
+        <location filename="../ui/judging_actions.py" line="570"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2467,17 +2467,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="447"/>
+        <location filename="../ui/style.py" line="453"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="449"/>
+        <location filename="../ui/style.py" line="455"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="451"/>
+        <location filename="../ui/style.py" line="457"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2567,7 +2567,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="92"/>
-        <location filename="../ui/prediction_panel.py" line="511"/>
+        <location filename="../ui/prediction_panel.py" line="517"/>
         <source>unknown / new defect type</source>
         <translation>未知／新類別</translation>
     </message>
@@ -2584,153 +2584,153 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="170"/>
-        <location filename="../ui/prediction_panel.py" line="481"/>
+        <location filename="../ui/prediction_panel.py" line="487"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="438"/>
+        <location filename="../ui/prediction_panel.py" line="444"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="473"/>
-        <location filename="../ui/queue_gallery.py" line="437"/>
+        <location filename="../ui/prediction_panel.py" line="479"/>
+        <location filename="../ui/queue_gallery.py" line="445"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="480"/>
+        <location filename="../ui/prediction_panel.py" line="486"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="486"/>
+        <location filename="../ui/prediction_panel.py" line="492"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="514"/>
+        <location filename="../ui/prediction_panel.py" line="520"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="519"/>
+        <location filename="../ui/prediction_panel.py" line="525"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="523"/>
+        <location filename="../ui/prediction_panel.py" line="529"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="368"/>
+        <location filename="../ui/prediction_panel.py" line="374"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="357"/>
+        <location filename="../ui/prediction_panel.py" line="363"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類別？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="369"/>
+        <location filename="../ui/prediction_panel.py" line="375"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="370"/>
+        <location filename="../ui/prediction_panel.py" line="376"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="371"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="372"/>
+        <location filename="../ui/prediction_panel.py" line="378"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="382"/>
+        <location filename="../ui/prediction_panel.py" line="388"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內的 {n} 個類別（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="385"/>
+        <location filename="../ui/prediction_panel.py" line="391"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="388"/>
+        <location filename="../ui/prediction_panel.py" line="394"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="390"/>
+        <location filename="../ui/prediction_panel.py" line="396"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="468"/>
+        <location filename="../ui/prediction_panel.py" line="474"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="512"/>
+        <location filename="../ui/prediction_panel.py" line="518"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}, in another batch (the same picture)</source>
         <translation>由 {who} 於 {when} 在另一批次中判定為 &lt;b&gt;{what}&lt;/b&gt;（相同影像）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="537"/>
+        <location filename="../ui/prediction_panel.py" line="543"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="549"/>
+        <location filename="../ui/prediction_panel.py" line="555"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="550"/>
+        <location filename="../ui/prediction_panel.py" line="556"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="551"/>
+        <location filename="../ui/prediction_panel.py" line="557"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="552"/>
+        <location filename="../ui/prediction_panel.py" line="558"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="553"/>
+        <location filename="../ui/prediction_panel.py" line="559"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="556"/>
+        <location filename="../ui/prediction_panel.py" line="562"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="557"/>
+        <location filename="../ui/prediction_panel.py" line="563"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="565"/>
+        <location filename="../ui/prediction_panel.py" line="571"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="566"/>
+        <location filename="../ui/prediction_panel.py" line="572"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -3101,61 +3101,66 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="355"/>
+        <location filename="../ui/queue_gallery.py" line="200"/>
+        <source>loading…</source>
+        <translation>讀取中…</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="363"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="357"/>
+        <location filename="../ui/queue_gallery.py" line="365"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="359"/>
+        <location filename="../ui/queue_gallery.py" line="367"/>
         <location filename="../ui/queue_view.py" line="364"/>
         <location filename="../ui/queue_view.py" line="384"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="413"/>
+        <location filename="../ui/queue_gallery.py" line="421"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="414"/>
+        <location filename="../ui/queue_gallery.py" line="422"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="425"/>
+        <location filename="../ui/queue_gallery.py" line="433"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="465"/>
+        <location filename="../ui/queue_gallery.py" line="473"/>
         <source>model: {name} {conf}</source>
         <translation>模型：{name} {conf}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="152"/>
-        <location filename="../ui/queue_gallery.py" line="445"/>
+        <location filename="../ui/queue_gallery.py" line="453"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="215"/>
+        <location filename="../ui/queue_gallery.py" line="218"/>
         <location filename="../ui/queue_model.py" line="277"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="427"/>
+        <location filename="../ui/queue_gallery.py" line="435"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="453"/>
+        <location filename="../ui/queue_gallery.py" line="461"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
