@@ -150,11 +150,16 @@ def with_actions(column: RightColumn, actions: QWidget) -> QWidget:
     """The column, and the judging buttons (:attr:`app.ui.prediction_panel.PredictionPanel.actions`) under it, at
     the column's bottom: the panes above them come and go and change height from image to image, the buttons stay
     where they are (under the panel they moved up and down with the spectrum and the similar cases)."""
-    margins = actions.parentWidget().layout().contentsMargins()  # the panel's sides: the buttons under its text
-    actions.layout().setContentsMargins(margins.left(), 0, margins.right(), margins.bottom())
+    panel = actions.parentWidget().layout()
+    margins = panel.contentsMargins()  # the panel's sides: the buttons under its text
+    # no more room than under the panel: at 1366 x 768 and 125 % every pixel counts towards the fifth Top-5 row (the
+    # panel's bottom margin went with the buttons: the splitter's handle parts it from the pane below)
+    panel.setContentsMargins(margins.left(), margins.top(), margins.right(), 0)
+    actions.layout().setContentsMargins(margins.left(), 2, margins.right(), margins.bottom())
     box = QWidget(column.parentWidget())
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
     layout.addWidget(column, 1)
     layout.addWidget(actions)
     return box
