@@ -1212,6 +1212,34 @@ def test_ctrl_down_and_up_go_from_group_heading_to_group_heading(qtbot, queue_wi
 
 @needs_qt
 @SQLITE_ONLY
+def test_a_quiet_reload_keeps_the_cursor_on_a_group_heading(qtbot, queue_window) -> None:
+    """The 30 s poll cleared a cursor on a heading (nothing selected): Space then did nothing, and the next Down went
+    to the first heading at the top (zh_TW walk-through). The cursor stays on its heading, in both views."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.queue_model import GroupRow
+
+    _window, view = queue_window
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
+    qtbot.waitUntil(lambda: view.model.total == 5, timeout=10_000)
+    headings = [i for i, r in enumerate(view.model.rows) if isinstance(r, GroupRow)]
+    for widget in (view.table, view.gallery):
+        if widget is view.gallery:
+            qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+        widget.setCurrentIndex(view.model.index(headings[0] + 1, 0))
+        qtbot.keyClick(widget, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+        assert widget.currentIndex().row() == headings[1] and view.selected_rows() == []
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            view.refresh(quiet=True)
+        assert widget.currentIndex().row() == headings[1]
+        qtbot.keyClick(widget, Qt.Key.Key_Space)
+        group = {getattr(x, "image_id", None) for x in view.model.rows[headings[1]:headings[2]]}
+        assert view.selected_rows() and {r.image_id for r in view.selected_rows()} <= group
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
 

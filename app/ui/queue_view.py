@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -398,6 +398,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._reselect = None
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
+        on = self.table.currentIndex().data(QueueTableModel.RowRole)
+        heading = (on.key, on.by) if isinstance(on, GroupRow) and not keep else None  # the cursor on a heading
         scrolled = self.active_view().verticalScrollBar().value()
         self._group_loading = None  # the rows are new: a group still loading is not (its heading moved)
         # a file not found at the last page may be back, a file shown may be gone: their tiles ask again
@@ -407,6 +409,12 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._sync_header(filters)
         if self.model.rows:
             self._restore_selection(keep, None if quiet else current)
+        if quiet and heading is not None:  # stays there: the 30 s poll cleared it, and Space did nothing, the next
+            at = next((i for i, r in enumerate(self.model.rows)  # Down went to the first heading (walk-through)
+                       if isinstance(r, GroupRow) and (r.key, r.by) == heading), None)
+            if at is not None:
+                self.active_view().selectionModel().setCurrentIndex(self.model.index(at, 0),
+                                                                    QItemSelectionModel.SelectionFlag.Clear)
         if quiet:
             self.active_view().verticalScrollBar().setValue(scrolled)
         # (a reset model moves the current row without currentChanged: the pane showed a judged image as waiting)
