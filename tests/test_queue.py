@@ -1565,6 +1565,21 @@ def test_esc_in_a_filter_hands_the_keys_back_to_the_rows(qtbot, engine, store, t
     qtbot.waitUntil(view.group_combo.hasFocus, timeout=2000)
     qtbot.keyClick(view.group_combo, Qt.Key.Key_Escape)
     assert view.isVisible() and view.table.hasFocus()
+    # the detail pane, reached by Tab unseen: Esc there closed the whole queue, and the judging keys did nothing
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    view.table.selectRow(0)
+    first = view.selected_rows()[0].image_id
+    pane = view.detail.text_area
+    pane.setFocus()
+    qtbot.waitUntil(pane.hasFocus, timeout=2000)
+    qtbot.keyClick(pane, Qt.Key.Key_Escape)
+    assert view.isVisible() and view.table.hasFocus()
+    pane.setFocus()
+    qtbot.waitUntil(pane.hasFocus, timeout=2000)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(pane, Qt.Key.Key_Return)  # Enter in the pane: the rows take it (and the focus)
+    assert view.table.hasFocus() and first not in [r.image_id for r in view.model.rows if hasattr(r, "image_id")]
     qtbot.keyClick(view.table, Qt.Key.Key_Escape)
     assert not view.isVisible()
     _wait_for_pool()

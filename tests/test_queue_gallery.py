@@ -206,6 +206,33 @@ def test_the_detail_pane_names_the_node_the_model_determined(qtbot) -> None:
     assert "✓" not in pane.text.text()
 
 
+def test_the_detail_pane_shows_another_image_from_its_top(qtbot) -> None:
+    """The pane kept the last image's scroll: after scrolling once to the Top-5, the next image's file name stayed
+    out of sight, and the analyst could not tell which file they judged (zh_TW walk-through)."""
+    import datetime as dt
+
+    from app.services.queue import QueueDetail
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import QueueDetailPane
+
+    pane = QueueDetailPane(service=None, runner=None)
+    qtbot.addWidget(pane)
+    pane._settle.setInterval(60_000)  # (no service here: the image is not loaded)
+    pane.resize(320, 420)
+    pane.show()
+    row = QueueRow(image_id=1, prediction_id=2, path="/x/P004_20x.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="fiber", confidence=0.4, reasons=("low_confidence",), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC))
+    pane.row, pane.detail = row, QueueDetail(1, 2, ("foreign", "particle", "fiber"), (0.99, 0.98, 0.4),
+                                             tuple((f"leaf{k}", 0.1) for k in range(5)), None, None)
+    pane._write()
+    bar = pane.text_area.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    bar.setValue(bar.maximum())
+    pane.show_row(dataclasses.replace(row, image_id=3, prediction_id=4, path="/x/P005_20x.png"))
+    assert bar.value() == 0
+
+
 def test_the_detail_pane_names_the_subtree_of_a_top5_row_outside_the_prediction(qtbot) -> None:
     """The judging panel shows each Top-5 row's ancestry; the queue's pane showed bare leaf names, so "Fiber 30 %"
     under a particle prediction did not say it was a foreign-matter call of another subgroup. Now a row of another
@@ -297,7 +324,7 @@ def test_a_corrected_tiles_confidence_is_said_to_be_the_models_call(qtbot) -> No
 def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
     """A fixed grid left up to a tile's width empty at the right edge (seen at 1440 × 880: five tiles and a gap);
     the cells now share the width, never narrower than a tile."""
-    from app.ui.queue_gallery import GRID, QueueGallery
+    from app.ui.queue_gallery import GRID, QueueGallery, tile_grid
 
     gallery = QueueGallery()
     qtbot.addWidget(gallery)
@@ -306,7 +333,7 @@ def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
         gallery.resize(width, 500)
         QApplication.processEvents()
         cell, room = gallery.gridSize().width(), gallery.viewport().width()
-        assert cell >= GRID.width() and gallery.gridSize().height() == GRID.height()
+        assert cell >= GRID.width() and gallery.gridSize().height() == tile_grid(gallery.fontMetrics()).height()
         assert room < GRID.width() + 22 or room - (room - 22) // cell * cell < GRID.width(), (width, cell)
     # a short queue, no scroll bar: the cells must still fit one row as wide as Qt lays it out (no tile wraps)
     from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -375,3 +402,15 @@ def test_a_tile_names_its_file_and_says_while_its_picture_loads(qtbot) -> None:
     names = range(TILE + 8 + 2 * (gallery.fontMetrics().height() + 2), GRID.height() - 4)
     differ = [(x, y) for x in range(8, GRID.width() - 8) for y in names if first.pixel(x, y) != second.pixel(x, y)]
     assert differ, "two tiles of one type and confidence with different files paint alike"
+    # the file's line clear of the focus frame, whatever the font (at 125 % in Chinese the frame ran through it)
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from app.ui.queue_gallery import tile_grid
+
+    for size in (9, 12, 16):
+        font = QFont(gallery.font())
+        font.setPointSize(size)
+        fm = QFontMetrics(font)
+        height = tile_grid(fm).height()
+        text_bottom = 4 + TILE + 8 + 2 * (fm.height() + 2) + fm.height()  # (the tile's rect less 4 px a side)
+        assert text_bottom + 3 <= height - 4 - 2, (size, height)

@@ -13,6 +13,7 @@ heading selects the group; the arrows, Page Up/Down, Home and End move as usual 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,13 +22,14 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QKeySequence, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QKeyEvent, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -56,6 +58,13 @@ from app.ui.workers import Task, TaskRunner
 TILE = 160
 """A gallery thumbnail's side in pixels."""
 GRID = QSize(TILE + 16, TILE + 72)
+"""A tile's least size (its height grows with the font: :func:`tile_grid`)."""
+
+
+def tile_grid(fm: QFontMetrics) -> QSize:
+    """A tile's size for the font of ``fm``: the thumbnail and three lines of text, clear of the focus frame (at 125 %
+    in Chinese the frame ran through the file's line)."""
+    return QSize(GRID.width(), max(GRID.height(), TILE + 22 + 3 * (fm.height() + 2)))
 
 QUEUE_KEYS: dict[Qt.Key, str] = {
     Qt.Key.Key_Return: "accept", Qt.Key.Key_Enter: "accept", Qt.Key.Key_C: "relabel", Qt.Key.Key_U: "unknown",
@@ -127,6 +136,32 @@ def jump_after_page(model) -> None:
         jump_to_group(view, forward=True)
 
 
+class KeysToRows(QObject):
+    """On the detail pane's parts that take the focus (its text, its image): the queue's one-key actions go to the
+    rows (``rows()``: the view shown), which take the focus, so the key acts on the selection as it would there.
+    Tab put the focus in the pane unseen, and 1-5, Enter, C, U and N did nothing there (zh_TW walk-through); the
+    arrows and Page Up/Down still scroll the pane."""
+
+    def __init__(self, rows: Callable[[], QAbstractItemView], parent: QObject) -> None:
+        super().__init__(parent)
+        self._rows = rows
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not isinstance(event, QKeyEvent) or Qt.Key(event.key()) not in QUEUE_KEYS or \
+                event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()  # (the key itself, not the window's shortcut for it)
+            return True
+        if event.type() == QEvent.Type.KeyPress:
+            rows = self._rows()
+            rows.setFocus()
+            QCoreApplication.sendEvent(rows, QKeyEvent(event.type(), event.key(), event.modifiers(), event.text(),
+                                                       event.isAutoRepeat()))
+            return True
+        return False
+
+
 class GalleryDelegate(QStyledItemDelegate):
     """A tile: the thumbnail ("loading…" on grey until it is read), the predicted type, confidence and first reason,
     the file's name, and a state dot once the image is judged; a group heading is a tile with the group's title."""
@@ -138,7 +173,7 @@ class GalleryDelegate(QStyledItemDelegate):
         self.group_title = lambda row: str(row.key)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return GRID
+        return tile_grid(option.fontMetrics)
 
     def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,
                   index: QModelIndex) -> bool:
@@ -261,12 +296,12 @@ class QueueGallery(QListView):
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setUniformItemSizes(True)
-        self.setGridSize(GRID)
+        self.setGridSize(tile_grid(self.fontMetrics()))
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.verticalScrollBar().setSingleStep(GRID.height() // 3)
+        self.verticalScrollBar().setSingleStep(self.gridSize().height() // 3)
         self.setStyleSheet("QListView { background: #202124; border: none; }")
         self._repaint = QTimer(self)  # thumbnails arriving in a burst repaint the viewport once
         self._repaint.setSingleShot(True)
@@ -294,7 +329,8 @@ class QueueGallery(QListView):
             bar = 0 if self.verticalScrollBar().isVisible() else self.style().pixelMetric(
                 QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
             width = self.viewport().width() - bar - 8
-            grid = QSize(max(GRID.width(), width // max(1, width // GRID.width())), GRID.height())
+            grid = QSize(max(GRID.width(), width // max(1, width // GRID.width())),
+                         tile_grid(self.fontMetrics()).height())
             if grid != self.gridSize():
                 self.setGridSize(grid)
         return super().viewportEvent(event)
@@ -357,7 +393,8 @@ class QueueDetailPane(QWidget):
                 self._load_detail()
             return
         self.row, self.detail, self.unshown = row, None, None
-        self.viewer.set_heatmap(None)
+        self.text_area.verticalScrollBar().setValue(0)  # another image: its file name first (the pane kept the last
+        self.viewer.set_heatmap(None)  # image's scroll, and the file's line stayed above it: walk-through)
         self.viewer.set_heatmap_caption("")
         if row is None:
             self.viewer.set_image(None, QCoreApplication.translate("Queue", "No image in this list: nothing waits for a "

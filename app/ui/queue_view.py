@@ -47,7 +47,7 @@ from app.services.queue import (
 from app.ui.flow_layout import FlowLayout, WrapLabel
 from app.ui.queue_actions import QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
-from app.ui.queue_gallery import QUEUE_ONCE, QueueDetailPane, QueueGallery, jump_after_page
+from app.ui.queue_gallery import QUEUE_ONCE, KeysToRows, QueueDetailPane, QueueGallery, jump_after_page
 from app.ui.queue_model import COLUMN_WIDTHS, STATE_ROOM, GroupRow, QueueTableModel
 from app.ui.repeat_guard import RepeatGuard
 from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_line, window_shortcuts
@@ -181,6 +181,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.detail.imageTried.connect(self._update_buttons)
         self.detail.leaf_name = self._leaf_name
         self.detail.leaf_parents = self._leaf_parents
+        self._keys_to_rows = KeysToRows(self.active_view, self)
+        for part in (self.detail.text_area, self.detail.viewer):
+            part.installEventFilter(self._keys_to_rows)
         self.table.selectionModel().currentChanged.connect(
             lambda idx, _prev: self.detail.show_row(self.model.queue_row(idx.row())))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)

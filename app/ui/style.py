@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.store.errors import NeverOpenedError
 from app.store.records import FILE_REPLACED
@@ -277,14 +277,14 @@ def waiting_text(code: str) -> str:
 def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], object]]],
                      rows: Callable[[], QWidget] | None = None) -> None:
     """Shortcuts of a view that may be its own window (queue, dashboard), plus Esc closing it when it is one
-    (an open menu or dialog takes its own Esc first); with ``rows`` (the view's list), Esc in one of its filters
-    goes to the list first."""
+    (an open menu or dialog takes its own Esc first); with ``rows`` (the view's list), Esc anywhere else in the
+    view (a filter, a button, the detail pane) goes to the list first."""
     def close_window() -> None:
         focus = QApplication.focusWidget()
-        if rows is not None and isinstance(focus, QComboBox | QAbstractSpinBox | QAbstractButton) \
-                and view.isAncestorOf(focus):
+        if rows is not None and focus is not None and focus is not rows() and view.isAncestorOf(focus):
             rows().setFocus()  # Esc in a filter hands the keys back to the rows first (no key did: the queue's
-            return  # Alt+G or Alt+T left the arrows and Enter in the menu; zh_TW walk-through)
+            return  # Alt+G or Alt+T left the arrows and Enter in the menu; in the detail pane, reached by Tab
+            # unseen, Esc closed the whole queue: zh_TW walk-throughs)
         if view.isWindow():
             view.close()
 
