@@ -414,3 +414,45 @@ def test_a_tile_names_its_file_and_says_while_its_picture_loads(qtbot) -> None:
         height = tile_grid(fm).height()
         text_bottom = 4 + TILE + 8 + 2 * (fm.height() + 2) + fm.height()  # (the tile's rect less 4 px a side)
         assert text_bottom + 3 <= height - 4 - 2, (size, height)
+
+
+def test_page_down_and_up_move_through_the_gallery(qtbot) -> None:
+    """Page Down and Page Up did nothing in the gallery where less than two rows of tiles were in sight (1366 × 768
+    at 125 %: the list's own page found no tile where the page landed); they move by the rows in sight less one."""
+    import datetime as dt
+
+    from PySide6.QtCore import Qt
+
+    from app.services.queue import QueuePage
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import QueueGallery
+    from app.ui.queue_model import QueueTableModel
+
+    rows = [QueueRow(image_id=i, prediction_id=i, path=f"/x/{i}.png", batch_ids=(1,), batch_names=("lot7",),
+                     leaf="metal", confidence=0.5, reasons=("low_confidence",), unknown_score=None,
+                     created_at=dt.datetime.now(dt.UTC)) for i in range(60)]
+    model = QueueTableModel()
+    model.set_page(QueuePage(rows=rows, total=60, limit=200), grouped=None)
+    gallery = QueueGallery()
+    qtbot.addWidget(gallery)
+    gallery.loader.get = lambda path: None
+    gallery.setModel(model)
+    for height in (330, 800):  # one row of tiles in sight, then three
+        gallery.resize(800, height)
+        gallery.show()
+        QApplication.processEvents()
+        across = gallery.viewport().width() // gallery.gridSize().width()
+        step = across * max(1, gallery.viewport().height() // gallery.gridSize().height() - 1)
+        gallery.setCurrentIndex(model.index(1, 0))
+        qtbot.keyClick(gallery, Qt.Key.Key_PageDown)
+        assert gallery.currentIndex().row() == 1 + step, height
+        qtbot.keyClick(gallery, Qt.Key.Key_PageDown)
+        assert gallery.currentIndex().row() == 1 + 2 * step
+        qtbot.keyClick(gallery, Qt.Key.Key_PageUp)
+        assert gallery.currentIndex().row() == 1 + step
+        qtbot.keyClick(gallery, Qt.Key.Key_End)
+        qtbot.keyClick(gallery, Qt.Key.Key_PageDown)  # at the end it stays
+        assert gallery.currentIndex().row() == 59
+        gallery.setCurrentIndex(model.index(1, 0))
+        qtbot.keyClick(gallery, Qt.Key.Key_PageUp)  # at the top: the first row's tile in this column
+        assert gallery.currentIndex().row() == 1
