@@ -1233,6 +1233,14 @@ def test_a_quiet_reload_keeps_the_cursor_on_a_group_heading(qtbot, queue_window)
         with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
             view.refresh(quiet=True)
         assert widget.currentIndex().row() == headings[1]
+        # the heading under the cursor is lit (it looked like any other), the one it left is not
+        from PySide6.QtCore import Qt as _Qt
+
+        from app.ui.queue_model import HEADING_LIT
+
+        fill = lambda row: view.model.index(row, 0).data(_Qt.ItemDataRole.BackgroundRole).color().name()  # noqa: E731
+        assert fill(headings[1]) == HEADING_LIT and fill(headings[0]) != HEADING_LIT
+        assert view.model.index(headings[1], 0).data().startswith("▶ ")
         qtbot.keyClick(widget, Qt.Key.Key_Space)
         group = {getattr(x, "image_id", None) for x in view.model.rows[headings[1]:headings[2]]}
         assert view.selected_rows() and {r.image_id for r in view.selected_rows()} <= group
@@ -1300,6 +1308,9 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     assert view.model.index(headings[1][0], 0).data() == "Fiber (determined) — 1 waiting"  # a held-back leaf
     row, _ = headings[3]
     assert view.model.index(row, 0).data() == "Mechanical damage (determined) · pick the type — 1 waiting"
+    view.model.waiting_only = False  # judged images (the state filter): they have their type, nothing to pick
+    assert view.model.group_title(headings[3][1]) == "Mechanical damage (determined) — 1 image"
+    view.model.waiting_only = True
     assert not view.sort_combo.isEnabled()
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
                      pos=view.table.visualRect(view.model.index(row, 0)).center())

@@ -2578,7 +2578,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="339"/>
+        <location filename="../ui/queue_view.py" line="344"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2595,7 +2595,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="479"/>
-        <location filename="../ui/queue_gallery.py" line="445"/>
+        <location filename="../ui/queue_gallery.py" line="501"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類別</translation>
     </message>
@@ -2833,79 +2833,79 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未復原任何內容：{file} 的註記之後已被更改。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="186"/>
+        <location filename="../ui/queue_model.py" line="199"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="187"/>
+        <location filename="../ui/queue_model.py" line="200"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="188"/>
+        <location filename="../ui/queue_model.py" line="201"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="189"/>
+        <location filename="../ui/queue_model.py" line="202"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="190"/>
+        <location filename="../ui/queue_model.py" line="203"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="191"/>
+        <location filename="../ui/queue_model.py" line="204"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="192"/>
+        <location filename="../ui/queue_model.py" line="205"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="193"/>
+        <location filename="../ui/queue_model.py" line="206"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="231"/>
+        <location filename="../ui/queue_model.py" line="244"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="233"/>
+        <location filename="../ui/queue_model.py" line="247"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="235"/>
+        <location filename="../ui/queue_model.py" line="249"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="240"/>
+        <location filename="../ui/queue_model.py" line="254"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="242"/>
+        <location filename="../ui/queue_model.py" line="256"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="243"/>
+        <location filename="../ui/queue_model.py" line="257"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="249"/>
+        <location filename="../ui/queue_model.py" line="263"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3036,151 +3036,151 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="193"/>
+        <location filename="../ui/queue_view.py" line="196"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="196"/>
+        <location filename="../ui/queue_view.py" line="199"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="197"/>
+        <location filename="../ui/queue_view.py" line="200"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="198"/>
+        <location filename="../ui/queue_view.py" line="201"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="199"/>
+        <location filename="../ui/queue_view.py" line="202"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="203"/>
+        <location filename="../ui/queue_view.py" line="208"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="204"/>
+        <location filename="../ui/queue_view.py" line="209"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="205"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="258"/>
+        <location filename="../ui/queue_view.py" line="263"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="361"/>
+        <location filename="../ui/queue_view.py" line="366"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="479"/>
+        <location filename="../ui/queue_view.py" line="493"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="177"/>
+        <location filename="../ui/queue_gallery.py" line="213"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="197"/>
+        <location filename="../ui/queue_gallery.py" line="233"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="200"/>
+        <location filename="../ui/queue_gallery.py" line="236"/>
         <source>loading…</source>
         <translation>讀取中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="363"/>
+        <location filename="../ui/queue_gallery.py" line="419"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="365"/>
+        <location filename="../ui/queue_gallery.py" line="421"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="367"/>
-        <location filename="../ui/queue_view.py" line="364"/>
-        <location filename="../ui/queue_view.py" line="384"/>
+        <location filename="../ui/queue_gallery.py" line="423"/>
+        <location filename="../ui/queue_view.py" line="369"/>
+        <location filename="../ui/queue_view.py" line="389"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="421"/>
+        <location filename="../ui/queue_gallery.py" line="477"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="422"/>
+        <location filename="../ui/queue_gallery.py" line="478"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="433"/>
+        <location filename="../ui/queue_gallery.py" line="489"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="473"/>
+        <location filename="../ui/queue_gallery.py" line="529"/>
         <source>model: {name} {conf}</source>
         <translation>模型：{name} {conf}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="152"/>
-        <location filename="../ui/queue_gallery.py" line="453"/>
+        <location filename="../ui/queue_gallery.py" line="187"/>
+        <location filename="../ui/queue_gallery.py" line="509"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="218"/>
-        <location filename="../ui/queue_model.py" line="277"/>
+        <location filename="../ui/queue_gallery.py" line="254"/>
+        <location filename="../ui/queue_model.py" line="291"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="435"/>
+        <location filename="../ui/queue_gallery.py" line="491"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="461"/>
+        <location filename="../ui/queue_gallery.py" line="517"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="454"/>
+        <location filename="../ui/queue_view.py" line="468"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="471"/>
+        <location filename="../ui/queue_view.py" line="485"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="475"/>
+        <location filename="../ui/queue_view.py" line="489"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="473"/>
+        <location filename="../ui/queue_view.py" line="487"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3215,22 +3215,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="477"/>
+        <location filename="../ui/queue_view.py" line="491"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="482"/>
+        <location filename="../ui/queue_view.py" line="496"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="487"/>
+        <location filename="../ui/queue_view.py" line="501"/>
         <source>{n} selected: every row loaded, of {total} (more load as you scroll)</source>
         <translation>已選 {n} 張：已載入的全部列，共 {total} 張（捲動時載入更多）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="490"/>
+        <location filename="../ui/queue_view.py" line="504"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

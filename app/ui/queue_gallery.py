@@ -50,7 +50,7 @@ from app.services.queue import QueueDetail, QueueRow, QueueService
 from app.store.records import FILE_REPLACED
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
-from app.ui.queue_model import GroupRow, QueueTableModel, age_text, set_names
+from app.ui.queue_model import HEADING_LIT, GroupRow, QueueTableModel, age_text, set_names
 from app.ui.style import PROBLEM_COLOUR, STATE_COLOURS, file_reason_text, listed, reason_label, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import Task, TaskRunner
@@ -197,8 +197,9 @@ class GalleryDelegate(QStyledItemDelegate):
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         if isinstance(row, GroupRow):
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor("#3c4043"))
+            lit = index.row() == getattr(index.model(), "current", -1)  # the cursor is on it: lit and framed
+            p.setPen(QPen(QColor("#8ab4f8"), 2) if lit else Qt.PenStyle.NoPen)
+            p.setBrush(QColor(HEADING_LIT if lit else "#3c4043"))
             p.drawRoundedRect(r, 6, 6)
             p.setPen(QColor("#e8eaed"))
             font = QFont(option.font)

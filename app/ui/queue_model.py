@@ -133,6 +133,10 @@ def conflict_text(exc: JudgmentConflictError, undo: bool, file_name: Callable[[i
     return str(exc)
 
 
+HEADING_LIT = "#35507a"
+"""A group heading's fill under the cursor (the others' is grey)."""
+
+
 @dataclass(frozen=True)
 class GroupRow:
     """A heading in grouped mode: the rows below share ``key`` (their predicted leaf, or their determined node when
@@ -171,6 +175,15 @@ class QueueTableModel(QAbstractTableModel):
         self.is_leaf = lambda node: False  # the view sets both from its taxonomy
         self.waiting_only = True  # the view's state filter: headings count "waiting" images, else "images"
         self._waiting = False
+        self.current = -1  # the views' current row (:meth:`set_current`): a heading there is drawn lit
+
+    def set_current(self, row: int) -> None:
+        """The views' cursor moved to ``row``: a heading it leaves or reaches is drawn again (a heading with the
+        cursor on it looked like any other, and after Ctrl+Home or Ctrl+Down nothing showed where it was)."""
+        before, self.current = self.current, row
+        for at in (before, row):
+            if 0 <= at < len(self.rows) and isinstance(self.rows[at], GroupRow):
+                self.dataChanged.emit(self.index(at, 0), self.index(at, self.columnCount() - 1))
 
     # -- Qt model API --------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
@@ -207,7 +220,7 @@ class QueueTableModel(QAbstractTableModel):
         if role == self.RowRole:
             return row
         if isinstance(row, GroupRow):
-            return self._group_data(row, index.column(), role)
+            return self._group_data(row, index.column(), role, lit=index.row() == self.current)
         col = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, col)
@@ -229,7 +242,8 @@ class QueueTableModel(QAbstractTableModel):
             name = self.leaf_name(row.key)
         elif row.key is None:
             name = QCoreApplication.translate("Queue", "Nothing determined")
-        elif self.is_leaf(row.key):  # a type the model is sure of, sent to a person by the purity monitor
+        elif self.is_leaf(row.key) or not self.waiting_only:  # a type the model is sure of, sent to a person by
+            # the purity monitor; or judged images, which have their type (nothing to pick)
             name = QCoreApplication.translate("Queue", "{node} (determined)").format(node=self.leaf_name(row.key))
         else:
             name = QCoreApplication.translate("Queue", "{node} (determined) · pick the type").format(
@@ -242,9 +256,9 @@ class QueueTableModel(QAbstractTableModel):
             return QCoreApplication.translate("Queue", "{name} — 1 image").format(name=name)
         return QCoreApplication.translate("Queue", "{name} — {n} images").format(name=name, n=row.count)
 
-    def _group_data(self, row: GroupRow, column: int, role: int) -> Any:
+    def _group_data(self, row: GroupRow, column: int, role: int, *, lit: bool = False) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and column == 0:
-            return self.group_title(row)
+            return ("▶ " if lit else "") + self.group_title(row)
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
             return QCoreApplication.translate("Queue", "Click (or Space) to select the group's images; Ctrl+Down and "
                                                        "Ctrl+Up go to the next and the previous group")
@@ -253,7 +267,7 @@ class QueueTableModel(QAbstractTableModel):
             font.setBold(True)
             return font
         if role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(QColor("#3c4043"))
+            return QBrush(QColor(HEADING_LIT if lit else "#3c4043"))
         return None
 
     def _text(self, row: QueueRow, col: str) -> str:
@@ -310,6 +324,7 @@ class QueueTableModel(QAbstractTableModel):
         self.grouped = grouped
         self.rows = new
         self.loaded = len(page.rows)
+        self.current = -1  # (the views set their cursor again, if they keep one)
         self.endResetModel()
 
     @staticmethod

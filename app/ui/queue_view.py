@@ -185,7 +185,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         for part in (self.detail.text_area, self.detail.viewer):
             part.installEventFilter(self._keys_to_rows)
         self.table.selectionModel().currentChanged.connect(
-            lambda idx, _prev: self.detail.show_row(self.model.queue_row(idx.row())))
+            lambda idx, _prev: (self.model.set_current(idx.row()), self.detail.show_row(self.model.queue_row(idx.row()))))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.stack)
         self.splitter.addWidget(self.detail)
@@ -201,6 +201,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.note_btn = QPushButton(QCoreApplication.translate("Queue", "Note…  (N)"), self)
         self.gallery_btn = QPushButton(QCoreApplication.translate("Queue", "Gallery  (Ctrl+G)"), self)
         self.gallery_btn.setCheckable(True)
+        self.gallery_btn.setStyleSheet("QPushButton:checked { background: #394457; border: 1px solid #8ab4f8; }")
+        # (pressed in, the gallery shows: it looked the same both ways, walk-through)
         self.gallery_btn.toggled.connect(self.set_gallery)
         bar2.addWidget(self.gallery_btn)
         self.undo_btn = QPushButton(QCoreApplication.translate("Queue", "Undo last  (Ctrl+Z)"), self)
@@ -421,6 +423,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         if quiet:
             self.active_view().verticalScrollBar().setValue(scrolled)
         # (a reset model moves the current row without currentChanged: the pane showed a judged image as waiting)
+        self.model.set_current(self.table.currentIndex().row())
         self.detail.show_row(self.model.queue_row(self.table.currentIndex().row()), empty=not self.model.rows)
         self._update_buttons()
         self.rowsShown.emit(page)
