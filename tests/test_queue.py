@@ -658,6 +658,25 @@ def test_a_refusal_about_several_rows_stays_through_a_quiet_reload(qtbot, queue_
 
 @needs_qt
 @SQLITE_ONLY
+def test_what_a_key_did_is_said_no_more_after_a_filter_change_or_a_reopen(qtbot, queue_window) -> None:
+    """The last key's line stayed when a filter showed other rows, and came back when the queue was closed and
+    opened again (zh_TW walk-through)."""
+    _window, view = queue_window
+    qtbot.waitUntil(lambda: view.model.total is not None and not view._runner._tasks, timeout=10_000)
+    view.table.selectRow(0)
+    view._refused(view.selected_rows(), "Nothing accepted: you judged these so already")
+    assert view.status_label.text() == "Nothing accepted: you judged these so already"
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.age_combo.setCurrentIndex(1)
+    assert "judged these so already" not in view.status_label.text()
+    view._refused(view.selected_rows(), "Nothing accepted: you judged these so already")
+    view.hide()
+    view.show()
+    assert view.status_label.text() == ""
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_a_gallery_tile_whose_file_is_gone_says_so_and_is_read_again_when_it_is_back(qtbot, queue_window) -> None:
     """Its file deleted (or its share away), the tile said "cannot be read", where the pane said "file not found";
     and it said so until the window closed, the file back or not."""

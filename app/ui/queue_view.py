@@ -252,7 +252,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
 
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
                       self.state_combo, self.analyst_combo, self.age_combo):
-            combo.currentIndexChanged.connect(lambda _i: self.refresh())
+            combo.currentIndexChanged.connect(lambda _i: (self._forget_said(), self.refresh()))
         self.reverse_box.toggled.connect(lambda _on: self.refresh())
         self.group_combo.currentIndexChanged.connect(lambda _i: (self.sort_combo.setEnabled(not self.grouping()),
                                                                  self.reverse_box.setEnabled(not self.grouping())))
@@ -322,6 +322,14 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         super().hideEvent(event)
         self._poll.stop()
         self._catch_up.stop()
+        self._forget_said()
+
+    def _forget_said(self) -> None:
+        """What the last key did is said no more: the window closed (it came back with the queue reopened), or the
+        list shows other rows now (walk-through); a load's failure stays said until a load works."""
+        if self.status_label.text() != self._load_error:
+            self.status_label.setText("")
+            self._refused_on = None
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
