@@ -677,6 +677,24 @@ def test_what_a_key_did_is_said_no_more_after_a_filter_change_or_a_reopen(qtbot,
 
 @needs_qt
 @SQLITE_ONLY
+def test_an_undone_note_is_said_to_be_a_note(qtbot, queue_window) -> None:
+    """Ctrl+Z of a note said "Undid the judgment on P005_20x.png", though only the note went (walk-through)."""
+    _window, view = queue_window
+    qtbot.waitUntil(lambda: view.model.total is not None and not view._runner._tasks, timeout=10_000)
+    ids = [r.image_id for r in view.model.rows[:2]]
+    view.service.note(ids[:1], "smear")
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.undo_last()
+    assert view.status_label.text() == f"Undid the note on {view.service.file_name(ids[0])}"
+    view.service.note(ids, "smear")
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.undo_last()
+    assert view.status_label.text() == "Undid the notes on 2 images"
+    assert not view.service.can_undo and not view.service.undo_is_note
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_a_gallery_tile_whose_file_is_gone_says_so_and_is_read_again_when_it_is_back(qtbot, queue_window) -> None:
     """Its file deleted (or its share away), the tile said "cannot be read", where the pane said "file not found";
     and it said so until the window closed, the file back or not."""

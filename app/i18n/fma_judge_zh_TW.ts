@@ -2578,7 +2578,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="344"/>
+        <location filename="../ui/queue_view.py" line="352"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -3081,12 +3081,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="366"/>
+        <location filename="../ui/queue_view.py" line="374"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="493"/>
+        <location filename="../ui/queue_view.py" line="501"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -3117,8 +3117,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="423"/>
-        <location filename="../ui/queue_view.py" line="369"/>
-        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="377"/>
+        <location filename="../ui/queue_view.py" line="397"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -3165,22 +3165,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="468"/>
+        <location filename="../ui/queue_view.py" line="476"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="485"/>
+        <location filename="../ui/queue_view.py" line="493"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="489"/>
+        <location filename="../ui/queue_view.py" line="497"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="487"/>
+        <location filename="../ui/queue_view.py" line="495"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3215,22 +3215,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="491"/>
+        <location filename="../ui/queue_view.py" line="499"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="496"/>
+        <location filename="../ui/queue_view.py" line="504"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="501"/>
+        <location filename="../ui/queue_view.py" line="509"/>
         <source>{n} selected: every row loaded, of {total} (more load as you scroll)</source>
         <translation>已選 {n} 張：已載入的全部列，共 {total} 張（捲動時載入更多）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="504"/>
+        <location filename="../ui/queue_view.py" line="512"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3400,7 +3400,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="505"/>
+        <location filename="../ui/queue_actions.py" line="506"/>
+        <source>Undid the note on {name}</source>
+        <translation>已復原 {name} 的註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="507"/>
         <source>Undid the judgment on {name}</source>
         <translation>已復原 {name} 的判定</translation>
     </message>
@@ -3445,17 +3450,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="506"/>
+        <location filename="../ui/queue_actions.py" line="508"/>
+        <source>Undid the notes on {n} images</source>
+        <translation>已復原 {n} 張影像的註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="509"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="535"/>
+        <location filename="../ui/queue_actions.py" line="538"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="536"/>
+        <location filename="../ui/queue_actions.py" line="539"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3464,17 +3474,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="551"/>
+        <location filename="../ui/queue_actions.py" line="554"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="554"/>
+        <location filename="../ui/queue_actions.py" line="557"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="558"/>
+        <location filename="../ui/queue_actions.py" line="561"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
@@ -3504,17 +3514,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="572"/>
+        <location filename="../ui/queue_actions.py" line="575"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="578"/>
+        <location filename="../ui/queue_actions.py" line="581"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="581"/>
+        <location filename="../ui/queue_actions.py" line="584"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

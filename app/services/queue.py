@@ -140,6 +140,7 @@ class QueueService:
         self.analyst = analyst.strip()
         self.read_only = read_only(engine)  # why judging from the queue is off (None: on)
         self._done: list[list[int]] = []  # the judgment ids of each action taken here, oldest first (Ctrl+Z)
+        self._notes: list[bool] = []  # of each, whether it was a note (said so when undone)
 
     # -- reading -------------------------------------------------------------------------------
     def page(self, filters: QueueFilters, *, offset: int = 0, limit: int = 200, facets: bool = True) -> QueuePage:
@@ -250,13 +251,19 @@ class QueueService:
         with session_scope(self.engine) as s:
             records = repo.note_images(s, ids, note, analyst=self.analyst, expect_notes=expect)
         if records:
-            self._remember(records)
+            self._remember(records, note=True)
         return records
 
-    def _remember(self, records: list[JudgmentRecord]) -> None:
+    def _remember(self, records: list[JudgmentRecord], *, note: bool = False) -> None:
         """An action taken here, for Ctrl+Z (the oldest forgotten past :data:`UNDO_DEPTH`)."""
         self._done.append([r.id for r in records])
-        del self._done[:-UNDO_DEPTH]
+        self._notes.append(note)
+        del self._done[:-UNDO_DEPTH], self._notes[:-UNDO_DEPTH]
+
+    @property
+    def undo_is_note(self) -> bool:
+        """Whether the action the next :meth:`undo_last` undoes was a note (its line says "note", not "judgment")."""
+        return bool(self._notes) and self._notes[-1]
 
     @property
     def can_undo(self) -> bool:
@@ -277,8 +284,10 @@ class QueueService:
                 records = [repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(self._done[-1])]
         except JudgmentConflictError:
             self._done.pop()  # it can no longer be undone: the next undo goes to the one before
+            self._notes.pop()
             raise
         self._done.pop()  # (a database that could not be written keeps it: the next Ctrl+Z tries it again)
+        self._notes.pop()
         return records[::-1]
 
     # -- export --------------------------------------------------------------------------------

@@ -502,8 +502,11 @@ class QueueActions:
             return
         # the image named: an undo reaches back to what an earlier opening of this window did, perhaps in another
         # batch, and "Undid 1 judgment" did not say which (analyst's walk-through)
-        self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid the judgment on {name}"),
-                    QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True,
+        note = self.service.undo_is_note  # (a note undone said "Undid the judgment on …": walk-through)
+        self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid the note on {name}") if note
+                    else QCoreApplication.translate("Queue", "Undid the judgment on {name}"),
+                    QCoreApplication.translate("Queue", "Undid the notes on {n} images") if note
+                    else QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True,
                     name=lambda records: self._file_name(records[0].image_id) if len(records) == 1 else "")
 
     def _file_name(self, image_id: int) -> str:
