@@ -1278,6 +1278,9 @@ def test_a_quiet_reload_keeps_the_cursor_on_a_group_heading(qtbot, queue_window)
         fill = lambda row: view.model.index(row, 0).data(_Qt.ItemDataRole.BackgroundRole).color().name()  # noqa: E731
         assert fill(headings[1]) == HEADING_LIT and fill(headings[0]) != HEADING_LIT
         assert view.model.index(headings[1], 0).data().startswith("▶ ")
+        qtbot.keyClick(widget, Qt.Key.Key_Return)  # nothing selected on a heading: said, not silently nothing
+        assert view.status_label.text() == "Nothing selected: Space selects this group's images, then the key " \
+                                           "judges them"
         qtbot.keyClick(widget, Qt.Key.Key_Space)
         group = {getattr(x, "image_id", None) for x in view.model.rows[headings[1]:headings[2]]}
         assert view.selected_rows() and {r.image_id for r in view.selected_rows()} <= group

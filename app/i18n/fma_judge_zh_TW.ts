@@ -1867,7 +1867,7 @@ Choose another model with “Model”. You can still open batches and review ear
     <message>
         <location filename="../ui/judging_actions.py" line="76"/>
         <location filename="../ui/main_window.py" line="489"/>
-        <location filename="../ui/queue_actions.py" line="233"/>
+        <location filename="../ui/queue_actions.py" line="234"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -3235,237 +3235,247 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="133"/>
+        <location filename="../ui/queue_actions.py" line="134"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="148"/>
+        <location filename="../ui/queue_actions.py" line="149"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="158"/>
+        <location filename="../ui/queue_actions.py" line="159"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="209"/>
+        <location filename="../ui/queue_actions.py" line="210"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="232"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
+        <location filename="../ui/queue_actions.py" line="267"/>
+        <source>Nothing selected: Space selects this group&apos;s images, then the key judges them</source>
+        <translation>未選取任何影像：按空白鍵選取這一組的影像，再按鍵判定</translation>
+    </message>
+    <message>
         <location filename="../ui/queue_actions.py" line="269"/>
+        <source>Nothing selected: select images first</source>
+        <translation>未選取任何影像：請先選取影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="278"/>
         <source>Nothing judged: their files hold another picture now</source>
         <translation>未判定：這些影像的檔案現在是另一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="283"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Nothing accepted: Enter does not put the model&apos;s call over your own decisions; C or U change them</source>
         <translation>未接受任何影像：Enter 不會以模型的判斷取代您自己的判定；要更改請按 C 或 U</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="294"/>
         <source>Nothing accepted: you judged these so already</source>
         <translation>未接受任何影像：您已如此判定這些影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="293"/>
+        <location filename="../ui/queue_actions.py" line="302"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="293"/>
+        <location filename="../ui/queue_actions.py" line="302"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="311"/>
+        <location filename="../ui/queue_actions.py" line="320"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="320"/>
+        <location filename="../ui/queue_actions.py" line="329"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="323"/>
+        <location filename="../ui/queue_actions.py" line="332"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類別。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="327"/>
+        <location filename="../ui/queue_actions.py" line="336"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="330"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="339"/>
+        <location filename="../ui/queue_actions.py" line="348"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="353"/>
+        <location filename="../ui/queue_actions.py" line="362"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="369"/>
+        <location filename="../ui/queue_actions.py" line="378"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="371"/>
+        <location filename="../ui/queue_actions.py" line="380"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="383"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="377"/>
+        <location filename="../ui/queue_actions.py" line="386"/>
         <source>Only the {loaded} rows loaded are selected, of the {total} the queue lists; the rest stay (End loads more).</source>
         <translation>只選取了已載入的 {loaded} 列（佇列共 {total} 列）；其餘不變（按 End 載入更多）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="380"/>
+        <location filename="../ui/queue_actions.py" line="389"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="392"/>
+        <location filename="../ui/queue_actions.py" line="401"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="406"/>
+        <location filename="../ui/queue_actions.py" line="415"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="412"/>
+        <location filename="../ui/queue_actions.py" line="421"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="423"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="429"/>
+        <location filename="../ui/queue_actions.py" line="438"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="435"/>
+        <location filename="../ui/queue_actions.py" line="444"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="436"/>
+        <location filename="../ui/queue_actions.py" line="445"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="447"/>
+        <location filename="../ui/queue_actions.py" line="456"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="457"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="483"/>
+        <location filename="../ui/queue_actions.py" line="492"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="506"/>
+        <location filename="../ui/queue_actions.py" line="515"/>
         <source>Undid the note on {name}</source>
         <translation>已復原 {name} 的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="507"/>
+        <location filename="../ui/queue_actions.py" line="516"/>
         <source>Undid the judgment on {name}</source>
         <translation>已復原 {name} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="465"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="468"/>
+        <location filename="../ui/queue_actions.py" line="477"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="478"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="470"/>
+        <location filename="../ui/queue_actions.py" line="479"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="471"/>
+        <location filename="../ui/queue_actions.py" line="480"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="486"/>
+        <location filename="../ui/queue_actions.py" line="495"/>
         <source>Note for the {n} selected images. One of them has a note of its own: what you save replaces it (Ctrl+Z in the queue brings it back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 1 張已有自己的註記：儲存後會取代它（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="489"/>
+        <location filename="../ui/queue_actions.py" line="498"/>
         <source>Note for the {n} selected images. {k} of them have notes of their own: what you save replaces them (Ctrl+Z in the queue brings them back).</source>
         <translation>已選取的 {n} 張影像的註記。其中 {k} 張已有自己的註記：儲存後會取代它們（在複判佇列按 Ctrl+Z 可復原）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="499"/>
+        <location filename="../ui/queue_actions.py" line="508"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="508"/>
+        <location filename="../ui/queue_actions.py" line="517"/>
         <source>Undid the notes on {n} images</source>
         <translation>已復原 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="509"/>
+        <location filename="../ui/queue_actions.py" line="518"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="538"/>
+        <location filename="../ui/queue_actions.py" line="547"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="539"/>
+        <location filename="../ui/queue_actions.py" line="548"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3474,17 +3484,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="554"/>
+        <location filename="../ui/queue_actions.py" line="563"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="557"/>
+        <location filename="../ui/queue_actions.py" line="566"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="561"/>
+        <location filename="../ui/queue_actions.py" line="570"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
@@ -3514,17 +3524,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="575"/>
+        <location filename="../ui/queue_actions.py" line="584"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="581"/>
+        <location filename="../ui/queue_actions.py" line="590"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="584"/>
+        <location filename="../ui/queue_actions.py" line="593"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -25,6 +25,7 @@ from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queu
 from app.ui.queue_model import (
     COLUMN_WIDTHS,
     GroupRow,
+    QueueTableModel,
     conflict_text,
     decided_by,
     fitted_widths,
@@ -261,6 +262,14 @@ class QueueActions:
         if self._still_loading():
             return [], 0, 0
         selected = self.selected_rows()
+        if not selected and self.model.rows:  # (a key on a heading, nothing selected, did nothing without a word)
+            on_heading = isinstance(self.table.currentIndex().data(QueueTableModel.RowRole), GroupRow)
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Nothing selected: Space selects this group's images, then the key judges them")
+                if on_heading else QCoreApplication.translate("Queue", "Nothing selected: select images first"))
+            return [], 0, 0
+        if not selected:  # (an empty list: what the last key did stays said)
+            return [], 0, 0
         if self._not_shown(selected):
             return [], 0, 0
         # an image whose file holds another picture now is never judged unseen, in bulk neither (Ctrl+A, Enter
