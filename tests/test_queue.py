@@ -1595,6 +1595,18 @@ def test_shift_tab_leaves_the_queue_table_for_the_filters(qtbot, queue_window) -
     view.table.selectRow(0)
     qtbot.keyClick(view.table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is not view.table and view.table.currentIndex().row() == 0
+    # Tab goes as the screen reads (Waiting came after State, and the rows led into the details unseen)
+    view.reason_combo.setFocus()
+    qtbot.waitUntil(view.reason_combo.hasFocus, timeout=2000)
+    seen = [view.reason_combo]
+    for _ in range(16):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    expected = [view.reason_combo, view.leaf_combo, view.batch_combo, view.age_combo, view.min_conf, view.max_conf,
+                view.sort_combo, view.reverse_box, view.state_combo, view.group_combo, view.table,
+                view.detail.text_area, view.reason_combo]  # (the analyst filter is off while only waiting images show)
+    order = [w for w in seen if w in expected]
+    assert order[:len(expected)] == expected, [type(w).__name__ + ":" + w.objectName() for w in order]
 
 
 @needs_qt

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QSize, Qt, QThreadPool, QTimer, Signal
@@ -249,6 +250,13 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         # of a window narrower than about 1,300 px and "Accepted 1 image" was never seen
         layout.addLayout(said)
         layout.addWidget(buttons)
+        # Tab as the screen reads: the filters row by row, the rows, the details (Waiting came after State, and the
+        # details before the filters: walk-through); the buttons take no focus (the keys are the rows')
+        order = [self.reason_combo, self.leaf_combo, self.batch_combo, self.age_combo, self.min_conf, self.max_conf,
+                 self.sort_combo, self.reverse_box, self.state_combo, self.analyst_combo, self.group_combo,
+                 self.table, self.gallery, self.detail.text_area]
+        for first, second in pairwise(order):
+            QWidget.setTabOrder(first, second)
 
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
                       self.state_combo, self.analyst_combo, self.age_combo):
