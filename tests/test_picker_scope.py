@@ -197,7 +197,9 @@ def test_without_a_current_type_nothing_is_preselected_and_enter_says_how_to_pic
     assert not dlg.tree.currentIndex().isValid()
     qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
     assert dlg.chosen is None
+    assert "Pick a type first" in dlg.hint.text()
     qtbot.keyClick(dlg.search, Qt.Key.Key_Down)
+    assert "Pick a type first" not in dlg.hint.text()  # a type is picked now: the warning went (it stayed)
     qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
     assert dlg.chosen == dlg.visible_leaves()[0]
     given = TaxonomyPicker(taxonomy, "en", current="crack")  # a type given (C): clearing comes back to it

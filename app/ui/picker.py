@@ -345,3 +345,5 @@ class TaxonomyPicker(QDialog):
         pos = leaves.index(cur) if cur in leaves else -1
         step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -5, Qt.Key.Key_PageDown: 5}[key]
         self._select_leaf(leaves[max(0, min(len(leaves) - 1, pos + step))])
+        if self.hint.text() == self.tr("Pick a type first: type its name or move with ↑↓"):  # a type is picked
+            self._say(self.tr("Enter: choose · ↑↓: move · Esc: cancel"))  # now: the warning stayed (walk-through)
