@@ -1643,6 +1643,11 @@ def test_esc_in_a_filter_hands_the_keys_back_to_the_rows(qtbot, engine, store, t
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         qtbot.keyClick(pane, Qt.Key.Key_Return)  # Enter in the pane: the rows take it (and the focus)
     assert view.table.hasFocus() and first not in [r.image_id for r in view.model.rows if hasattr(r, "image_id")]
+    # F1: the queue's keys (listed nowhere before); any key closes the help, and the rows have the keys again
+    qtbot.keyClick(view.table, Qt.Key.Key_F1)
+    assert view.help.isVisible() and any(keys.text() == "Space" for keys, _a in view.help.rows)
+    qtbot.keyClick(view.help, Qt.Key.Key_Escape)  # (Esc closes the help, not the queue)
+    assert not view.help.isVisible() and view.isVisible() and view.table.hasFocus()
     qtbot.keyClick(view.table, Qt.Key.Key_Escape)
     assert not view.isVisible()
     _wait_for_pool()

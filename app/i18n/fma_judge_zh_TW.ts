@@ -890,6 +890,7 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="78"/>
+        <location filename="../ui/help_overlay.py" line="111"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
@@ -899,12 +900,92 @@
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="112"/>
+        <location filename="../ui/help_overlay.py" line="95"/>
+        <source>Accept the selected images&apos; predicted types</source>
+        <translation>接受所選影像的預測類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="96"/>
+        <source>One selected image: that type of its Top-5 (the details number them)</source>
+        <translation>選取一張影像時：採用其前 5 名中的該類別（詳細資料中有編號）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="97"/>
+        <source>Relabel the selected images (pick the type)</source>
+        <translation>重新標記所選影像（選擇類別）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="98"/>
+        <source>Unknown / new type</source>
+        <translation>未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="99"/>
+        <source>Note on the selected images</source>
+        <translation>為所選影像加註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="100"/>
+        <source>Open the image in the judging window</source>
+        <translation>在判定視窗中開啟影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="101"/>
+        <source>Move (with Shift: select as you go)</source>
+        <translation>移動（按住 Shift：邊移動邊選取）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="102"/>
+        <source>Select every row loaded</source>
+        <translation>選取所有已載入的列</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="103"/>
+        <source>On a group heading: select the group&apos;s images</source>
+        <translation>在分組標題上：選取該組的影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="104"/>
+        <source>The next / previous group heading</source>
+        <translation>下一個／上一個分組標題</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="105"/>
+        <source>Gallery or table</source>
+        <translation>縮圖檢視或表格</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="106"/>
+        <source>Undo the queue&apos;s last action (again: the one before)</source>
+        <translation>復原佇列的上一個動作（再按：更前一個）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="107"/>
+        <source>Export the queue as a CSV file</source>
+        <translation>將佇列匯出為 CSV 檔</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="108"/>
+        <source>Reload</source>
+        <translation>重新載入</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="109"/>
+        <source>The filters, the rows, the details</source>
+        <translation>篩選條件、列表、詳細資料</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="110"/>
+        <source>Back to the rows; on the rows: close the queue</source>
+        <translation>回到列表；在列表上：關閉佇列</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="141"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="119"/>
+        <location filename="../ui/help_overlay.py" line="148"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -2578,7 +2659,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="352"/>
+        <location filename="../ui/queue_view.py" line="364"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -3036,57 +3117,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="196"/>
+        <location filename="../ui/queue_view.py" line="198"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="199"/>
+        <location filename="../ui/queue_view.py" line="201"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="200"/>
+        <location filename="../ui/queue_view.py" line="202"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="201"/>
+        <location filename="../ui/queue_view.py" line="203"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="202"/>
+        <location filename="../ui/queue_view.py" line="204"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="208"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="209"/>
+        <location filename="../ui/queue_view.py" line="211"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="210"/>
+        <location filename="../ui/queue_view.py" line="212"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="263"/>
+        <location filename="../ui/queue_view.py" line="272"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="374"/>
+        <location filename="../ui/queue_view.py" line="386"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="501"/>
+        <location filename="../ui/queue_view.py" line="513"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -3117,8 +3198,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="423"/>
-        <location filename="../ui/queue_view.py" line="377"/>
-        <location filename="../ui/queue_view.py" line="397"/>
+        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="409"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -3165,22 +3246,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="476"/>
+        <location filename="../ui/queue_view.py" line="488"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="493"/>
+        <location filename="../ui/queue_view.py" line="505"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="497"/>
+        <location filename="../ui/queue_view.py" line="509"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="495"/>
+        <location filename="../ui/queue_view.py" line="507"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3215,22 +3296,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="499"/>
+        <location filename="../ui/queue_view.py" line="511"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="504"/>
+        <location filename="../ui/queue_view.py" line="516"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="509"/>
+        <location filename="../ui/queue_view.py" line="521"/>
         <source>{n} selected: every row loaded, of {total} (more load as you scroll)</source>
         <translation>已選 {n} 張：已載入的全部列，共 {total} 張（捲動時載入更多）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="512"/>
+        <location filename="../ui/queue_view.py" line="524"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3987,6 +4068,7 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/picker.py" line="153"/>
         <location filename="../ui/picker.py" line="220"/>
+        <location filename="../ui/picker.py" line="349"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
@@ -4032,6 +4114,7 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/picker.py" line="311"/>
+        <location filename="../ui/picker.py" line="348"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

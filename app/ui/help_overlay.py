@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
@@ -89,6 +89,29 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
     return out
 
 
+def queue_rows() -> list[tuple[str, str]]:
+    """The re-judge queue's keys (its window's F1 or ?), in the UI language."""
+    return [
+        ("Enter", QCoreApplication.translate("Help", "Accept the selected images' predicted types")),
+        ("1 – 5", QCoreApplication.translate("Help", "One selected image: that type of its Top-5 (the details number them)")),
+        ("C", QCoreApplication.translate("Help", "Relabel the selected images (pick the type)")),
+        ("U", QCoreApplication.translate("Help", "Unknown / new type")),
+        ("N", QCoreApplication.translate("Help", "Note on the selected images")),
+        ("O", QCoreApplication.translate("Help", "Open the image in the judging window")),
+        ("↑ ↓ ← →  PgUp PgDn  Home End", QCoreApplication.translate("Help", "Move (with Shift: select as you go)")),
+        ("Ctrl+A", QCoreApplication.translate("Help", "Select every row loaded")),
+        ("Space", QCoreApplication.translate("Help", "On a group heading: select the group's images")),
+        ("Ctrl+↓ / Ctrl+↑", QCoreApplication.translate("Help", "The next / previous group heading")),
+        ("Ctrl+G", QCoreApplication.translate("Help", "Gallery or table")),
+        ("Ctrl+Z", QCoreApplication.translate("Help", "Undo the queue's last action (again: the one before)")),
+        ("Ctrl+E", QCoreApplication.translate("Help", "Export the queue as a CSV file")),
+        ("F5", QCoreApplication.translate("Help", "Reload")),
+        ("Tab", QCoreApplication.translate("Help", "The filters, the rows, the details")),
+        ("Esc", QCoreApplication.translate("Help", "Back to the rows; on the rows: close the queue")),
+        (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),
+    ]
+
+
 HELP_FONT_PX = (14, 13, 12, 11, 10)
 """The rows' text sizes the help tries, largest first, until its box fits the window."""
 
@@ -97,8 +120,14 @@ class HelpOverlay(QWidget):
     """Covers the top-level window of ``parent`` (never a pane of a layout or splitter); hides on any key
     (a modifier alone does not count: Shift is half of "?") or click."""
 
-    def __init__(self, parent: QWidget, keymap: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    closed = Signal()  # hidden (by a key or a click): the window gives the focus back where the keys work
+
+    def __init__(self, parent: QWidget, keymap: Mapping[str, tuple[str, ...]] | None = None, *,
+                 rows: list[tuple[str, str]] | None = None) -> None:
+        """``rows``: (keys, what they do) to list instead of the judging window's (:func:`shortcut_rows`); such
+        an overlay takes every key while it shows (the window's shortcuts, Esc closing it, wait)."""
         super().__init__(parent.window())
+        self._claims = rows is not None
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         box = QWidget(self)
@@ -112,7 +141,7 @@ class HelpOverlay(QWidget):
         self.title = QLabel(QCoreApplication.translate("Help", "Keyboard shortcuts"), box)
         self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
         self.rows: list[tuple[QLabel, QLabel]] = []
-        for keys, action in shortcut_rows(keymap):
+        for keys, action in rows if rows is not None else shortcut_rows(keymap):
             k = QLabel(keys, box)
             k.setStyleSheet("font-family: monospace; color: #8ab4f8; font-weight: bold;")
             self.rows.append((k, QLabel(action, box)))
@@ -216,6 +245,16 @@ class HelpOverlay(QWidget):
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(0, 0, 0, 150))
+
+    def event(self, event: QEvent) -> bool:
+        if self._claims and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()  # the key closes the help, and does nothing else
+            return True
+        return super().event(event)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.closed.emit()
 
     def keyPressEvent(self, event) -> None:
         if event.key() not in _MODIFIER_KEYS:

@@ -46,6 +46,7 @@ from app.services.queue import (
     QueueService,
 )
 from app.ui.flow_layout import FlowLayout, WrapLabel
+from app.ui.help_overlay import HelpOverlay, queue_rows
 from app.ui.queue_actions import QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QUEUE_ONCE, KeysToRows, QueueDetailPane, QueueGallery, jump_after_page
@@ -269,8 +270,20 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
+        self.help: HelpOverlay | None = None  # F1 or ?: the queue's keys (they were listed nowhere)
         window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue),
-                                ("Ctrl+G", self.gallery_btn.toggle)], rows=self.active_view)
+                                ("Ctrl+G", self.gallery_btn.toggle), ("F1", self._toggle_help),
+                                ("?", self._toggle_help)], rows=self.active_view)
+
+    def _toggle_help(self) -> None:
+        """Show or hide the queue's keys over the window the queue is in now (made when first asked: the view
+        becomes its own window after it is made, and an overlay made at once covered the judging window)."""
+        if self.help is None or self.help.parentWidget() is not self.window():
+            if self.help is not None:
+                self.help.deleteLater()
+            self.help = HelpOverlay(self, rows=queue_rows())
+            self.help.closed.connect(lambda: self.active_view().setFocus())
+        self.help.toggle()
 
     def sizeHint(self) -> QSize:
         """Wide enough for every column, the scroll bar and the detail pane (the table's own hint is narrower)."""
