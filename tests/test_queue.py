@@ -1348,9 +1348,11 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     assert view.model.index(headings[1][0], 0).data() == "Fiber (determined) — 1 waiting"  # a held-back leaf
     row, _ = headings[3]
     assert view.model.index(row, 0).data() == "Mechanical damage (determined) · pick the type — 1 waiting"
-    view.model.waiting_only = False  # judged images (the state filter): they have their type, nothing to pick
+    view.model.waiting_only = False  # waiting or judged: still a type to pick for the waiting ones
+    assert view.model.group_title(headings[3][1]) == "Mechanical damage (determined) · pick the type — 1 image"
+    view.model.judged_only = True  # judged images only: they have their type, nothing to pick
     assert view.model.group_title(headings[3][1]) == "Mechanical damage (determined) — 1 image"
-    view.model.waiting_only = True
+    view.model.waiting_only, view.model.judged_only = True, False
     assert not view.sort_combo.isEnabled()
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
                      pos=view.table.visualRect(view.model.index(row, 0)).center())
@@ -1650,6 +1652,13 @@ def test_esc_in_a_filter_hands_the_keys_back_to_the_rows(qtbot, engine, store, t
     assert not view.help.isVisible() and view.isVisible() and view.table.hasFocus()
     qtbot.keyClick(view.table, Qt.Key.Key_Escape)
     assert not view.isVisible()
+    view.show()
+    view._toggle_help()
+    assert view.help.isVisible()
+    view.hide()  # the queue closed with its help up: reopened, the help is gone (the keys acted under it)
+    view.show()
+    assert not view.help.isVisible()
+    view.hide()
     _wait_for_pool()
 
 

@@ -2659,7 +2659,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="94"/>
-        <location filename="../ui/queue_view.py" line="364"/>
+        <location filename="../ui/queue_view.py" line="375"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2914,79 +2914,79 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未復原任何內容：{file} 的註記之後已被更改。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="199"/>
+        <location filename="../ui/queue_model.py" line="200"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="200"/>
+        <location filename="../ui/queue_model.py" line="201"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="201"/>
+        <location filename="../ui/queue_model.py" line="202"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="202"/>
+        <location filename="../ui/queue_model.py" line="203"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="203"/>
+        <location filename="../ui/queue_model.py" line="204"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="204"/>
+        <location filename="../ui/queue_model.py" line="205"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="205"/>
+        <location filename="../ui/queue_model.py" line="206"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="206"/>
+        <location filename="../ui/queue_model.py" line="207"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="244"/>
+        <location filename="../ui/queue_model.py" line="245"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="247"/>
+        <location filename="../ui/queue_model.py" line="248"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="249"/>
+        <location filename="../ui/queue_model.py" line="250"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="254"/>
+        <location filename="../ui/queue_model.py" line="255"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="256"/>
+        <location filename="../ui/queue_model.py" line="257"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="257"/>
+        <location filename="../ui/queue_model.py" line="258"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="263"/>
+        <location filename="../ui/queue_model.py" line="264"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -3112,7 +3112,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="188"/>
+        <location filename="../ui/queue_filters.py" line="189"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類別 ({n})</translation>
     </message>
@@ -3162,12 +3162,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="386"/>
+        <location filename="../ui/queue_view.py" line="397"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="513"/>
+        <location filename="../ui/queue_view.py" line="524"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲判抽查（在其批次中）：{n}</translation>
     </message>
@@ -3198,8 +3198,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="423"/>
-        <location filename="../ui/queue_view.py" line="389"/>
-        <location filename="../ui/queue_view.py" line="409"/>
+        <location filename="../ui/queue_view.py" line="400"/>
+        <location filename="../ui/queue_view.py" line="420"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -3231,7 +3231,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="254"/>
-        <location filename="../ui/queue_model.py" line="291"/>
+        <location filename="../ui/queue_model.py" line="292"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -3246,22 +3246,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="488"/>
+        <location filename="../ui/queue_view.py" line="499"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="505"/>
+        <location filename="../ui/queue_view.py" line="516"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="509"/>
+        <location filename="../ui/queue_view.py" line="520"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="507"/>
+        <location filename="../ui/queue_view.py" line="518"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -3296,22 +3296,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="511"/>
+        <location filename="../ui/queue_view.py" line="522"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="516"/>
+        <location filename="../ui/queue_view.py" line="527"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="521"/>
+        <location filename="../ui/queue_view.py" line="532"/>
         <source>{n} selected: every row loaded, of {total} (more load as you scroll)</source>
         <translation>已選 {n} 張：已載入的全部列，共 {total} 張（捲動時載入更多）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="524"/>
+        <location filename="../ui/queue_view.py" line="535"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

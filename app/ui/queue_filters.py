@@ -128,6 +128,7 @@ class QueueFilterBar:
         waiting = self.state_combo.currentData() == ("rejudge",)
         self.analyst_combo.setEnabled(not waiting)
         self.model.waiting_only = waiting
+        self.model.judged_only = "rejudge" not in (self.state_combo.currentData() or ("rejudge",))
         if waiting and self.analyst_combo.currentIndex() != 0:
             self.analyst_combo.blockSignals(True)
             self.analyst_combo.setCurrentIndex(0)

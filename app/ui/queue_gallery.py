@@ -231,8 +231,8 @@ class GalleryDelegate(QStyledItemDelegate):
                 why = FILE_REPLACED if pix is None else self.loader.reason(row.path)
                 p.drawText(thumb.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                            file_reason_text(why) if why else QCoreApplication.translate("Queue", "cannot be read"))
-            else:  # being read (a large picture takes a while): said, so that a grey tile is not taken for one
-                p.setPen(QColor("#9aa0a6"))  # that is empty or broken
+            elif isinstance(row, QueueRow) and row.path:  # being read (a large picture takes a while): said, so
+                p.setPen(QColor("#9aa0a6"))  # that a grey tile is not taken for one that is empty or broken
                 p.drawText(thumb, Qt.AlignmentFlag.AlignCenter, QCoreApplication.translate("Queue", "loading…"))
         if row.state != "rejudge":
             p.setPen(Qt.PenStyle.NoPen)
@@ -334,7 +334,7 @@ class QueueGallery(QListView):
         here = max(0, self.currentIndex().row())
         target = here + pages[action] * across * down
         last = self.model().rowCount() - 1
-        if target > last:  # the last row of tiles: the tile under this one, or the last
+        if target > last:  # past the last row of tiles: the last tile
             target = last
         elif target < 0:
             target = here % across

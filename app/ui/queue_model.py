@@ -174,6 +174,7 @@ class QueueTableModel(QAbstractTableModel):
         self.leaf_name = lambda leaf: leaf or "—"
         self.is_leaf = lambda node: False  # the view sets both from its taxonomy
         self.waiting_only = True  # the view's state filter: headings count "waiting" images, else "images"
+        self.judged_only = False  # the state filter shows no waiting image: a heading says no "pick the type"
         self._waiting = False
         self.current = -1  # the views' current row (:meth:`set_current`): a heading there is drawn lit
 
@@ -242,8 +243,8 @@ class QueueTableModel(QAbstractTableModel):
             name = self.leaf_name(row.key)
         elif row.key is None:
             name = QCoreApplication.translate("Queue", "Nothing determined")
-        elif self.is_leaf(row.key) or not self.waiting_only:  # a type the model is sure of, sent to a person by
-            # the purity monitor; or judged images, which have their type (nothing to pick)
+        elif self.is_leaf(row.key) or self.judged_only:  # a type the model is sure of, sent to a person by the
+            # purity monitor; or judged images only, which have their type (nothing to pick)
             name = QCoreApplication.translate("Queue", "{node} (determined)").format(node=self.leaf_name(row.key))
         else:
             name = QCoreApplication.translate("Queue", "{node} (determined) · pick the type").format(

@@ -344,6 +344,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._poll.stop()
         self._catch_up.stop()
         self._forget_said()
+        if self.help is not None:  # (left up, it came back with the queue, the keys acting on rows under it)
+            self.help.hide()
 
     def _forget_said(self) -> None:
         """What the last key did is said no more: the window closed (it came back with the queue reopened), or the
